@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import feeds, views
+
+app_name = "blog"
+
+urlpatterns = [
+    path("", views.ArticleListView.as_view(), name="article-list"),
+    path("articles/<slug:slug>/", views.ArticleDetailView.as_view(), name="article-detail"),
+    path("tags/<slug:slug>/", views.TagDetailView.as_view(), name="tag-detail"),
+    path("feeds/rss/", feeds.LatestArticlesFeed(), name="feed-rss"),
+    path("feeds/atom/", feeds.LatestArticlesAtomFeed(), name="feed-atom"),
+]

@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
+from django.urls import include, path
+
+from blog.sitemaps import ArticleSitemap, TagSitemap
+
+sitemaps = {"articles": ArticleSitemap, "tags": TagSitemap}
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("markdownx/", include("markdownx.urls")),
+    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
+    path("", include("blog.urls")),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Set up a working copy and run it: the README's two commands.
+
+    python3 dev.py serve    # venv, install, migrate, demo article + staff login, serve on :8000
+    python3 dev.py test     # the same set-up, then the whole test suite (extra args go to pytest)
+
+Only the Python standard library is used here, because this runs before anything is installed.
+The virtual environment lives in .venv and is reinstalled only when pyproject.toml changes.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".installed-from"
+
+DEMO_USERNAME = "editor"
+DEMO_PASSWORD = "perspectives-demo"  # noqa: S105 - a local demo account, printed on purpose
+
+
+def run(*args, env=None):
+    print("+", " ".join(str(a) for a in args), flush=True)
+    subprocess.run([str(a) for a in args], cwd=ROOT, env=env, check=True)
+
+
+def ensure_environment():
+    """Create .venv and install the project with its test tools, unless already current."""
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not PYTHON.exists():
+        print(f"Creating the virtual environment in {VENV.name}/", flush=True)
+        venv.create(VENV, with_pip=True)
+    if not STAMP.exists() or STAMP.read_text() != wanted:
+        run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+        run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+        STAMP.write_text(wanted)
+
+
+def serve():
+    env = {**os.environ, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "1")}
+    manage = [PYTHON, "manage.py"]
+    run(*manage, "migrate", "--noinput", env=env)
+    run(*manage, "load_demo", "--username", DEMO_USERNAME, "--password", DEMO_PASSWORD, env=env)
+    print(
+        "\nPerspectives is running at http://127.0.0.1:8000/\n"
+        f"Staff login at http://127.0.0.1:8000/admin/  user: {DEMO_USERNAME}  "
+        f"password: {DEMO_PASSWORD}\n",
+        flush=True,
+    )
+    os.chdir(ROOT)
+    os.execve(str(PYTHON), [str(PYTHON), "manage.py", "runserver", "127.0.0.1:8000"], env)
+
+
+def test(args):
+    checks_env = {**os.environ, "DJANGO_DEBUG": "1"}
+    run(PYTHON, "-m", "ruff", "check", ".")
+    run(PYTHON, "manage.py", "check", "--fail-level", "WARNING", env=checks_env)
+    run(PYTHON, "manage.py", "makemigrations", "--check", "--dry-run", env=checks_env)
+    os.chdir(ROOT)
+    os.execv(str(PYTHON), [str(PYTHON), "-m", "pytest", *args])
+
+
+def main():
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command not in {"serve", "test"}:
+        sys.exit(__doc__)
+    ensure_environment()
+    if command == "serve":
+        serve()
+    else:
+        test(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

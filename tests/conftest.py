@@ -1,0 +1,57 @@
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from blog.models import Article, Insight, Section
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    """Hash passwords cheaply and keep uploaded files out of the working tree."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(
+        "staff", "staff@example.com", "pw", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+def make_article(title="An article", sections=1, insights=1, **fields):
+    fields.setdefault("status", Article.Status.PUBLISHED)
+    fields.setdefault("published_at", timezone.now() - timedelta(days=1))
+    article = Article.objects.create(title=title, introduction="Opening words.", **fields)
+    for number in range(sections):
+        section = Section.objects.create(
+            article=article, position=number, heading=f"Section {number}", body=f"Body {number}."
+        )
+        for index in range(insights):
+            Insight.objects.create(
+                section=section, position=index, audience="Analysts", action=f"should act {index}."
+            )
+    return article
+
+
+@pytest.fixture
+def article(db):
+    return make_article()
+
+
+@pytest.fixture
+def demo_article(db):
+    from blog.importing import import_article
+    from blog.management.commands.load_demo import DEMO_ARTICLE
+
+    return import_article(DEMO_ARTICLE)[0]
