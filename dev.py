@@ -12,6 +12,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 
@@ -37,8 +38,11 @@ def ensure_environment():
         print(f"Creating the virtual environment in {VENV.name}/", flush=True)
         venv.create(VENV, with_pip=True)
     if not STAMP.exists() or STAMP.read_text() != wanted:
+        # The project runs from this folder, so only its dependencies are installed.
+        project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+        requirements = project["dependencies"] + project["optional-dependencies"]["dev"]
         run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+        run(PYTHON, "-m", "pip", "install", "--quiet", *requirements)
         STAMP.write_text(wanted)
 
 

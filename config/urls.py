@@ -6,12 +6,16 @@ from django.urls import include, path
 
 from blog.sitemaps import ArticleSitemap, TagSitemap
 
+from . import views
+
 sitemaps = {"articles": ArticleSitemap, "tags": TagSitemap}
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("markdownx/", include("markdownx.urls")),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
+    path("robots.txt", views.robots_txt, name="robots-txt"),
+    path("healthz", views.healthz, name="healthz"),
     path("", include("blog.urls")),
 ]
 
