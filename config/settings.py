@@ -118,6 +118,26 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+def cache_from_url(url):
+    """Map CACHE_URL to a CACHES entry: redis://host:port/db, locmem:// or dummy://."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "perspectives"),
+        }
+    if url.startswith("dummy://"):
+        return {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
+
+
+# Local memory by default. Several app servers must share one cache (Redis), or each would
+# keep its own copy of pages, rate-limit counters and sessions.
+CACHE_URL = os.environ.get("CACHE_URL", "locmem://")
+CACHES = {"default": cache_from_url(CACHE_URL)}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -210,13 +230,21 @@ AXES_CLIENT_IP_CALLABLE = "config.net.client_ip"
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
 
+# One line per event on stderr; DJANGO_LOG_FORMAT=json gives one JSON object per line for a
+# log collector.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": os.environ.get("DJANGO_LOG_FORMAT", "plain"),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
@@ -228,3 +256,14 @@ BLOG_ARTICLES_PER_PAGE = env_int("BLOG_ARTICLES_PER_PAGE", 10)
 
 MARKDOWNX_MARKDOWNIFY_FUNCTION = "blog.rendering.render_markdown"
 MARKDOWNX_MEDIA_PATH = "uploads/"
+
+# Comments. Every comment waits for a moderator; these shape the thread and the spam checks.
+COMMENTS_MAX_DEPTH = env_int("COMMENTS_MAX_DEPTH", 3)  # 1 = no replies
+COMMENTS_PER_PAGE = env_int("COMMENTS_PER_PAGE", 50)  # top-level threads per page
+COMMENTS_CLOSE_AFTER_DAYS = env_int("COMMENTS_CLOSE_AFTER_DAYS", 0)  # 0 = never close
+# Run in order by comments.spam.assess; append later defences (honeypot, rate limit…) here.
+COMMENTS_CHECKS = [
+    "comments.spam.check_disallowed_words",
+    "comments.spam.check_link_count",
+    "comments.spam.check_moderation_words",
+]

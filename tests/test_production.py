@@ -1,0 +1,31 @@
+import json
+import logging
+
+from config.logging import JsonFormatter
+from config.settings import cache_from_url
+
+
+def test_json_log_lines_parse_and_carry_extras():
+    record = logging.makeLogRecord(
+        {"name": "comments", "levelname": "WARNING", "msg": "held %s", "args": ("42",)}
+    )
+    record.comment_id = 42
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "held 42"
+    assert entry["level"] == "WARNING"
+    assert entry["comment_id"] == 42
+
+
+def test_cache_url_selects_the_backend():
+    assert cache_from_url("redis://127.0.0.1:6379/1")["BACKEND"].endswith("RedisCache")
+    assert cache_from_url("locmem://")["BACKEND"].endswith("LocMemCache")
+    assert cache_from_url("dummy://")["BACKEND"].endswith("DummyCache")
+
+
+def test_gunicorn_config_is_importable():
+    import runpy
+    from pathlib import Path
+
+    config = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    assert config["workers"] >= 1
+    assert config["bind"]
