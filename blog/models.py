@@ -97,11 +97,19 @@ class Article(models.Model):
     def __str__(self):
         return self.title
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Remembered so that a cached page under a slug being renamed can be dropped.
+        instance.loaded_slug = instance.__dict__.get("slug")
+        return instance
+
     def save(self, *args, **kwargs):
         if not self.slug:
             self.slug = slugify(self.title)[:200]
         self.introduction_html = render_markdown(self.introduction)
         super().save(*args, **kwargs)
+        self.loaded_slug = self.slug
 
     def get_absolute_url(self):
         return reverse("blog:article-detail", kwargs={"slug": self.slug})

@@ -2,8 +2,10 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
 from django.views.generic import DetailView, ListView
 
+from .cache import cached_article_page
 from .models import Article, Section, Tag
 
 
@@ -38,6 +40,7 @@ class TagDetailView(ArticleListView):
         return super().get_context_data(tag=self.tag, **kwargs)
 
 
+@method_decorator(cached_article_page, name="dispatch")
 class ArticleDetailView(PublishedArticleMixin, DetailView):
     context_object_name = "article"
 

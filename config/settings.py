@@ -253,6 +253,11 @@ LOGGING = {
 SITE_NAME = os.environ.get("SITE_NAME", "Perspectives")
 SITE_TAGLINE = os.environ.get("SITE_TAGLINE", "Long-form analysis, and the readers who answer it")
 BLOG_ARTICLES_PER_PAGE = env_int("BLOG_ARTICLES_PER_PAGE", 10)
+# Anonymous readers get article pages from Django's cache for up to this long; any change to the
+# article or its comments invalidates them at once (blog/cache.py). 0 turns the cache off.
+ARTICLE_PAGE_CACHE_SECONDS = env_int("ARTICLE_PAGE_CACHE_SECONDS", 600)
+# How long a shared cache in front of the site (nginx proxy_cache, a CDN) may keep a page.
+SHARED_CACHE_SECONDS = env_int("SHARED_CACHE_SECONDS", 30)
 
 MARKDOWNX_MARKDOWNIFY_FUNCTION = "blog.rendering.render_markdown"
 MARKDOWNX_MEDIA_PATH = "uploads/"

@@ -1,0 +1,124 @@
+"""Whole-page caching of article pages for anonymous readers, with exact invalidation.
+
+Each article slug has a version token in the cache; a cached page is stored under the token
+that was current when it was rendered. Anything that changes what the page shows calls
+``bump_article`` (article and section saves here, comment moderation in the comments app), so
+the next request misses and renders afresh: there is no window in which a stale page is served.
+Pages that change with time alone (a thread that closes on a date) set their own expiry with
+``expire_page_at``.
+
+Only requests that carry neither a session nor a messages cookie are served from or stored in
+the cache: such a reader has no pending comment, no form error and no flash message, so their
+page is the same as everybody else's. The CSRF token is the one per-reader part of the page: it
+is stored as a placeholder and filled in for each reader on the way out.
+"""
+
+import hashlib
+import re
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.http import HttpResponse, HttpResponseNotModified
+from django.middleware.csrf import get_token
+from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import http_date, quote_etag
+
+CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
+_CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+_EXPIRES_AT = "_page_cache_expires_at"
+
+
+def _version_key(slug):
+    return f"article-page-version:{slug}"
+
+
+def bump_article(*slugs):
+    """Invalidate every cached page of these articles."""
+    cache.set_many({_version_key(slug): uuid.uuid4().hex for slug in slugs}, timeout=None)
+
+
+def expire_page_at(request, moment):
+    """Keep the page being rendered for this request in the cache no later than moment."""
+    current = getattr(request, _EXPIRES_AT, None)
+    if moment is not None and (current is None or moment < current):
+        setattr(request, _EXPIRES_AT, moment)
+
+
+def is_cacheable_request(request):
+    cookies = request.COOKIES
+    return (
+        request.method in ("GET", "HEAD")
+        and settings.SESSION_COOKIE_NAME not in cookies
+        and CookieStorage.cookie_name not in cookies
+        and set(request.GET) <= {"cpage"}
+    )
+
+
+def cached_article_page(view):
+    """Serve anonymous readers a stored copy of the article page while it is current."""
+
+    def wrapper(request, *args, **kwargs):
+        if not settings.ARTICLE_PAGE_CACHE_SECONDS or not is_cacheable_request(request):
+            response = view(request, *args, **kwargs)
+            # A page with this reader's own state must never be kept by a shared cache.
+            if not response.has_header("Cache-Control"):
+                patch_cache_control(response, private=True, no_cache=True)
+            return response
+        slug = kwargs["slug"]
+        version_key = _version_key(slug)
+        version = cache.get(version_key)
+        if version is None:
+            version = uuid.uuid4().hex
+            cache.add(version_key, version, timeout=None)
+            version = cache.get(version_key, version)
+        page_key = f"article-page:{slug}:{request.GET.get('cpage', '')}:{version}"
+        stored = cache.get(page_key)
+        if stored is None:
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+            if response.status_code != 200 or response.has_header("Cache-Control"):
+                return response
+            stored = _store(request, response, page_key)
+        return _serve(request, stored)
+
+    return wrapper
+
+
+def _store(request, response, page_key):
+    body = response.content.decode(response.charset)
+    # Every form on the page carries the same masked token; swap it for the placeholder.
+    for token in set(_CSRF_FIELD.findall(body)):
+        body = body.replace(token, CSRF_PLACEHOLDER)
+    now = timezone.now()
+    expires_at = now + timedelta(seconds=settings.ARTICLE_PAGE_CACHE_SECONDS)
+    expires_at = min(expires_at, getattr(request, _EXPIRES_AT, None) or expires_at)
+    stored = {
+        "body": body,
+        "content_type": response["Content-Type"],
+        "etag": quote_etag(hashlib.sha256(body.encode()).hexdigest()[:32]),
+        "last_modified": http_date(now.timestamp()),
+    }
+    timeout = max(0, int((expires_at - now).total_seconds()))
+    if timeout:
+        cache.set(page_key, stored, timeout=timeout)
+    return stored
+
+
+def _serve(request, stored):
+    if request.headers.get("If-None-Match") == stored["etag"]:
+        response = HttpResponseNotModified()
+    else:
+        body = stored["body"].replace(CSRF_PLACEHOLDER, get_token(request))
+        response = HttpResponse(body, content_type=stored["content_type"])
+    response["ETag"] = stored["etag"]
+    response["Last-Modified"] = stored["last_modified"]
+    patch_cache_control(
+        response, public=True, max_age=0, s_maxage=settings.SHARED_CACHE_SECONDS
+    )
+    patch_vary_headers(response, ["Cookie"])
+    return response
