@@ -3,6 +3,7 @@
 
     python3 dev.py serve    # venv, install, migrate, demo article + staff login, serve on :8000
     python3 dev.py test     # the same set-up, then the whole test suite (extra args go to pytest)
+    python3 dev.py bench    # the same set-up, then the benchmark in bench/ (needs PostgreSQL)
 
 Only the Python standard library is used here, because this runs before anything is installed.
 The virtual environment lives in .venv and is reinstalled only when pyproject.toml changes.
@@ -72,11 +73,14 @@ def test(args):
 
 def main():
     command = sys.argv[1] if len(sys.argv) > 1 else ""
-    if command not in {"serve", "test"}:
+    if command not in {"serve", "test", "bench"}:
         sys.exit(__doc__)
     ensure_environment()
     if command == "serve":
         serve()
+    elif command == "bench":
+        os.chdir(ROOT)
+        os.execv(str(PYTHON), [str(PYTHON), "-m", "bench.run", *sys.argv[2:]])
     else:
         test(sys.argv[2:])
 
