@@ -16,6 +16,8 @@ urlpatterns = [
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots-txt"),
     path("healthz", views.healthz, name="healthz"),
+    # Before blog's routes: both live under articles/<slug>/.
+    path("", include("comments.urls")),
     path("", include("blog.urls")),
 ]
 

@@ -2,10 +2,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.utils import timezone
 
 from blog.models import Article, Insight, Section
+from comments.models import Comment
 
 DATA = Path(__file__).parent / "data"
 
@@ -57,3 +59,31 @@ def demo_article(db):
     from blog.management.commands.load_demo import DEMO_ARTICLE
 
     return import_article(DEMO_ARTICLE)[0]
+
+
+def make_comment(article, body="A considered perspective.", **fields):
+    """Create a comment, approved unless a status is given."""
+    fields.setdefault("status", Comment.Status.APPROVED)
+    fields.setdefault("author_name", "Reader")
+    fields.setdefault("author_email", "reader@example.org")
+    return Comment.objects.create(article=article, body=body, **fields)
+
+
+@pytest.fixture
+def comment(article):
+    return make_comment(article)
+
+
+@pytest.fixture
+def moderator(django_user_model):
+    user = django_user_model.objects.create_user(
+        "moderator", "moderator@example.com", "pw", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name="Moderators"))
+    return user
+
+
+@pytest.fixture
+def moderator_client(client, moderator):
+    client.force_login(moderator)
+    return client

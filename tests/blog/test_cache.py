@@ -107,5 +107,5 @@ def test_staff_previews_are_never_stored(admin_client):
 def test_cache_can_be_turned_off(client, article, settings, django_assert_num_queries):
     settings.ARTICLE_PAGE_CACHE_SECONDS = 0
     client.get(article.get_absolute_url())
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         Client().get(article.get_absolute_url())
