@@ -1,9 +1,10 @@
 import nested_admin
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import Count
 from markdownx.models import MarkdownxField
 from markdownx.widgets import AdminMarkdownxWidget
 
-from .models import Article, Insight, KeyPoint, Section, Tag
+from .models import Article, Audience, Insight, KeyPoint, Section, Tag
 
 MARKDOWN_EDITOR = {MarkdownxField: {"widget": AdminMarkdownxWidget}}
 
@@ -12,7 +13,8 @@ class InsightInline(nested_admin.NestedTabularInline):
     model = Insight
     extra = 0
     sortable_field_name = "position"
-    fields = ["position", "audience", "action"]
+    fields = ["position", "audience", "audience_group", "action"]
+    autocomplete_fields = ["audience_group"]
 
 
 class KeyPointInline(nested_admin.NestedTabularInline):
@@ -76,6 +78,7 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         form.instance.refresh_word_count()
+        form.instance.refresh_search_index()
 
 
 @admin.register(Tag)
@@ -83,3 +86,35 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Audience)
+class AudienceAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "insight_count"]
+    # Needed with the count below: Meta.ordering is not applied to aggregating queries.
+    ordering = ["name"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+    actions = ["merge_audiences"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(insight_count=Count("insights"))
+
+    @admin.display(description="Insights", ordering="insight_count")
+    def insight_count(self, obj):
+        return obj.insight_count
+
+    @admin.action(
+        description="Merge selected audiences into the first", permissions=["change", "delete"]
+    )
+    def merge_audiences(self, request, queryset):
+        others = queryset.count() - 1
+        if not others:
+            self.message_user(request, "Select two audiences or more to merge.", messages.WARNING)
+            return
+        kept = queryset.merge()
+        self.message_user(
+            request,
+            f"Merged {others} audience{'s' if others > 1 else ''} into “{kept}”.",
+            messages.SUCCESS,
+        )

@@ -18,6 +18,7 @@ The format, line by line::
 
     ::: insights
     - Policymakers and defense planners :: should regularly review ...
+    - Defense policymakers :: should integrate ... :: Policymakers
     :::
     ::: figure bottom                     (or top: before the section's text)
     image: images/budget-discussion.png   (relative to this file)
@@ -28,6 +29,12 @@ The format, line by line::
     === key-axes: Revisiting Our Key Axes (its ::: key-points come before its text)
     === discussion: Your Thoughts
     === call-to-action: Ready to Share Your Perspective?
+
+An insight line is "- audience :: action", with an optional third part naming the audience
+group it is listed under on the insights pages ("… :: Policymakers"). Without one, the group is
+the existing Audience whose name is the audience words, ignoring case, or a new one named so;
+but an insight re-imported with the same words keeps its group, so groups that staff merged in
+the admin stay merged.
 
 Importing is idempotent: the slug finds the article, and sections, insights and key points
 are updated in place by position, so re-importing never duplicates and keeps their ids.
@@ -45,7 +52,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Article, Insight, KeyPoint, Section, Tag
+from .models import Article, Audience, Insight, KeyPoint, Section, Tag
 
 SECTION_KINDS = {
     "section": Section.Kind.BODY,
@@ -178,8 +185,11 @@ def _add_block_line(section, block, stripped, number):
     if not stripped.startswith("- ") or " :: " not in stripped:
         what = "audience :: action" if block == "insights" else "label :: text"
         raise ArticleFormatError(number, f"expected a line '- {what}'")
-    first, second = (part.strip() for part in stripped[2:].split(" :: ", 1))
-    (section.insights if block == "insights" else section.key_points).append((first, second))
+    if block == "key-points":
+        section.key_points.append(tuple(part.strip() for part in stripped[2:].split(" :: ", 1)))
+        return
+    audience, action, *group = (part.strip() for part in stripped[2:].split(" :: ", 2))
+    section.insights.append((audience, action, group[0] if group else ""))
 
 
 @transaction.atomic
@@ -215,6 +225,7 @@ def import_article(path, author=None):
         _store_section(section, parsed_section, position, path.parent)
     Section.objects.filter(pk__in=[s.pk for s in existing[len(parsed.sections) :]]).delete()
     article.refresh_word_count()
+    article.refresh_search_index()
     return article, created
 
 
@@ -229,8 +240,22 @@ def _store_section(section, parsed, position, folder):
     section.figure_caption = parsed.figure.get("caption", "")
     section.figure_image = _stored_image(folder, parsed.figure) if parsed.figure else ""
     section.save()
-    _sync_items(section.insights, Insight, parsed.insights, ("audience", "action"))
+    _sync_insights(section, parsed.insights)
     _sync_items(section.key_points, KeyPoint, parsed.key_points, ("label", "text"))
+
+
+def _sync_insights(section, lines):
+    existing = list(section.insights.all())
+    for position, (audience, action, group_name) in enumerate(lines):
+        insight = existing[position] if position < len(existing) else Insight(section=section)
+        if group_name:
+            insight.audience_group = Audience.objects.find_or_create(group_name)
+        elif insight.audience != audience or insight.audience_group_id is None:
+            # Same words keep the group they have: staff may have merged it into another.
+            insight.audience_group = Audience.objects.find_or_create(audience)
+        insight.position, insight.audience, insight.action = position, audience, action
+        insight.save()
+    Insight.objects.filter(pk__in=[i.pk for i in existing[len(lines) :]]).delete()
 
 
 def _sync_items(related, model, pairs, names):
