@@ -22,7 +22,9 @@ from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
-from django.middleware.csrf import get_token
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, quote_etag
@@ -58,8 +60,35 @@ def is_cacheable_request(request):
     )
 
 
+def _current_version(slug):
+    version_key = _version_key(slug)
+    version = cache.get(version_key)
+    if version is None:
+        cache.add(version_key, uuid.uuid4().hex, timeout=None)
+        version = cache.get(version_key)
+    return version
+
+
+def _page_key(slug, request):
+    return f"article-page:{slug}:{request.GET.get('cpage', '')}"
+
+
+def find_cached_page(request, slug):
+    """Return the stored page for this request if it is current, else None (one cache trip)."""
+    version_key, page_key = _version_key(slug), _page_key(slug, request)
+    found = cache.get_many([version_key, page_key])
+    stored = found.get(page_key)
+    if stored is not None and stored["version"] == found.get(version_key):
+        return stored
+    return None
+
+
 def cached_article_page(view):
-    """Serve anonymous readers a stored copy of the article page while it is current."""
+    """Render and store the article page for anonymous readers; mark everyone else's private.
+
+    Stored pages are normally served before the view is reached, by ArticlePageCacheMiddleware;
+    this is the path taken when the cache has no current copy.
+    """
 
     def wrapper(request, *args, **kwargs):
         if not settings.ARTICLE_PAGE_CACHE_SECONDS or not is_cacheable_request(request):
@@ -69,27 +98,22 @@ def cached_article_page(view):
                 patch_cache_control(response, private=True, no_cache=True)
             return response
         slug = kwargs["slug"]
-        version_key = _version_key(slug)
-        version = cache.get(version_key)
-        if version is None:
-            version = uuid.uuid4().hex
-            cache.add(version_key, version, timeout=None)
-            version = cache.get(version_key, version)
-        page_key = f"article-page:{slug}:{request.GET.get('cpage', '')}:{version}"
-        stored = cache.get(page_key)
+        stored = find_cached_page(request, slug)
         if stored is None:
+            # Read before rendering: a change made meanwhile leaves this copy already stale.
+            version = _current_version(slug)
             response = view(request, *args, **kwargs)
             if hasattr(response, "render"):
                 response.render()
             if response.status_code != 200 or response.has_header("Cache-Control"):
                 return response
-            stored = _store(request, response, page_key)
-        return _serve(request, stored)
+            stored = _store(request, response, _page_key(slug, request), version)
+        return serve_cached_page(request, stored)
 
     return wrapper
 
 
-def _store(request, response, page_key):
+def _store(request, response, page_key, version):
     body = response.content.decode(response.charset)
     # Every form on the page carries the same masked token; swap it for the placeholder.
     for token in set(_CSRF_FIELD.findall(body)):
@@ -98,6 +122,7 @@ def _store(request, response, page_key):
     expires_at = now + timedelta(seconds=settings.ARTICLE_PAGE_CACHE_SECONDS)
     expires_at = min(expires_at, getattr(request, _EXPIRES_AT, None) or expires_at)
     stored = {
+        "version": version,
         "body": body,
         "content_type": response["Content-Type"],
         "etag": quote_etag(hashlib.sha256(body.encode()).hexdigest()[:32]),
@@ -109,7 +134,7 @@ def _store(request, response, page_key):
     return stored
 
 
-def _serve(request, stored):
+def serve_cached_page(request, stored):
     if request.headers.get("If-None-Match") == stored["etag"]:
         response = HttpResponseNotModified()
     else:
@@ -122,3 +147,38 @@ def _serve(request, stored):
     )
     patch_vary_headers(response, ["Cookie"])
     return response
+
+
+class ArticlePageCacheMiddleware:
+    """Answer anonymous readers' requests for a cached article page before the rest of the stack.
+
+    Sits right after the security and CSP middleware, whose headers every page needs; the only
+    other per-reader work a stored page needs is the CSRF cookie and token, done here with
+    Django's own CSRF middleware. A miss falls through to the ordinary view.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.csrf = CsrfViewMiddleware(get_response)
+        self.frame_options = XFrameOptionsMiddleware(get_response)
+
+    def __call__(self, request):
+        if settings.ARTICLE_PAGE_CACHE_SECONDS and is_cacheable_request(request):
+            slug = self._article_slug(request.path_info)
+            stored = slug and find_cached_page(request, slug)
+            if stored:
+                self.csrf.process_request(request)
+                response = serve_cached_page(request, stored)
+                self.csrf.process_response(request, response)
+                return self.frame_options.process_response(request, response)
+        return self.get_response(request)
+
+    @staticmethod
+    def _article_slug(path):
+        try:
+            match = resolve(path)
+        except Resolver404:
+            return None
+        if match.view_name == "blog:article-detail":
+            return match.kwargs["slug"]
+        return None

@@ -53,8 +53,8 @@ class Command(BaseCommand):
         if options["comments"] < options["big_article_comments"]:
             raise CommandError("--comments must be at least --big-article-comments")
         rng = random.Random(options["seed"])
-        articles = self.create_articles(options["articles"], rng)
-        self.create_comments(articles, rng, **options)
+        generated = self.create_articles(options["articles"], rng)
+        self.create_comments(generated, rng, options)
 
     def create_articles(self, count, rng):
         now = timezone.now()
@@ -88,7 +88,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Created {len(articles)} articles")
         return articles
 
-    def create_comments(self, articles, rng, **options):
+    def create_comments(self, articles, rng, options):
         total, batch_size = options["comments"], options["batch_size"]
         bodies = [
             " ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 80))).capitalize() + "."
