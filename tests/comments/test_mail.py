@@ -7,7 +7,7 @@ from django.urls import reverse
 from blog.models import Article
 from comments.models import Comment, ModerationRules
 from comments.notifications import moderator_emails, notify_moderators
-from tests.conftest import make_article, make_comment
+from tests.conftest import comment_form_data, make_article, make_comment
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ VALID = {
 
 def post(client, article, **fields):
     url = reverse("comments:post", kwargs={"slug": article.slug})
-    return client.post(url, {**VALID, **fields})
+    return client.post(url, comment_form_data(article, **{**VALID, **fields}))
 
 
 @pytest.fixture
