@@ -1,7 +1,10 @@
+from functools import partial
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.http import urlencode
@@ -21,33 +24,86 @@ class CommentQuerySet(models.QuerySet):
         """Return the moderation queue: comments waiting for a moderator."""
         return self.filter(status=Comment.Status.PENDING)
 
-    def _moderate(self, status, by, **fields):
-        slugs = list(
-            Article.objects.filter(comments__in=self).values_list("slug", flat=True).distinct()
+    def by_email(self, email):
+        """Return the comments written with this email address, ignoring case."""
+        # Both sides are lowered by the database, so the comparison is the one the
+        # comment_email_idx index was built with.
+        return self.alias(email_key=Lower("author_email")).filter(
+            email_key=Lower(models.Value(email))
         )
-        changed = self.update(status=status, moderated_at=timezone.now(), moderated_by=by, **fields)
+
+    def moderate(self, status, by, *, source=None, reason="", **fields):
+        """Set the status, record one ModerationDecision per comment; return how many changed.
+
+        Every moderation path goes through here, so every decision leaves an audit row.
+        """
+        fields.setdefault("rejection_reason", None)
+        now = timezone.now()
+        with transaction.atomic():
+            # One query for the previous statuses and the pages to refresh; locked on
+            # PostgreSQL so that "from" is the status this decision replaced.
+            rows = list(
+                self.select_for_update(of=("self",))
+                .order_by()
+                .values_list("pk", "status", "article__slug")
+            )
+            if not rows:
+                return 0
+            changed = Comment.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(
+                status=status, moderated_at=now, moderated_by=by, **fields
+            )
+            ModerationDecision.objects.bulk_create(
+                ModerationDecision(
+                    comment_id=pk,
+                    moderator=by,
+                    decided_at=now,
+                    from_status=previous,
+                    to_status=status,
+                    reason=reason[:200],
+                    source=source or ModerationDecision.Source.ADMIN_ACTION,
+                )
+                for pk, previous, _ in rows
+            )
+            published = [pk for pk, previous, _ in rows if previous != Comment.Status.APPROVED]
+            if status == Comment.Status.APPROVED and published:
+                # Imported here: notifications imports these models.
+                from .notifications import send_publication_notices
+
+                transaction.on_commit(partial(send_publication_notices, published))
         # update() sends no signals: drop the cached pages that show these threads here.
-        bump_article(*slugs)
+        bump_article(*{slug for _, _, slug in rows})
         return changed
 
-    def approve(self, by):
+    def approve(self, by, *, source=None):
         """Publish the comments; return how many were changed."""
-        return self._moderate(Comment.Status.APPROVED, by)
+        return self.moderate(Comment.Status.APPROVED, by, source=source)
 
-    def reject(self, by, reason=""):
-        """Refuse the comments, keeping them out of sight; return how many were changed."""
+    def reject(self, by, reason="", *, rejection_reason=None, source=None):
+        """Refuse the comments, keeping them out of sight; return how many were changed.
+
+        ``rejection_reason`` is one of the staff's RejectionReasons; the author may see its
+        text on their private page.
+        """
         fields = {"moderation_reason": reason[:200]} if reason else {}
-        return self._moderate(Comment.Status.REJECTED, by, **fields)
-
-    def mark_spam(self, by):
-        """Flag the comments as spam; return how many were changed."""
-        return self._moderate(
-            Comment.Status.SPAM, by, moderation_reason="Spam: marked by a moderator"
+        return self.moderate(
+            Comment.Status.REJECTED,
+            by,
+            source=source,
+            reason=reason or (rejection_reason.label if rejection_reason else ""),
+            rejection_reason=rejection_reason,
+            **fields,
         )
 
-    def return_to_pending(self, by):
+    def mark_spam(self, by, *, source=None):
+        """Flag the comments as spam; return how many were changed."""
+        reason = "Spam: marked by a moderator"
+        return self.moderate(
+            Comment.Status.SPAM, by, source=source, reason=reason, moderation_reason=reason
+        )
+
+    def return_to_pending(self, by, *, source=None):
         """Put the comments back in the moderation queue; return how many were changed."""
-        return self._moderate(Comment.Status.PENDING, by)
+        return self.moderate(Comment.Status.PENDING, by, source=source)
 
 
 class Comment(models.Model):
@@ -122,6 +178,26 @@ class Comment(models.Model):
         related_name="comments",
         help_text="The signed-in account that wrote the comment, if any.",
     )
+    rejection_reason = models.ForeignKey(
+        "RejectionReason",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="comments",
+        help_text="Why the comment was not published; its author may see the reason's text.",
+    )
+    notify_on_publish = models.BooleanField(
+        "email me when my comment is published",
+        default=False,
+        help_text="The author asked for a mail when it is published; sent only to a "
+        "confirmed address.",
+    )
+    notify_on_reply = models.BooleanField(
+        "email me when someone replies",
+        default=False,
+        help_text="The author asked for a mail when a reply is published; sent only to a "
+        "confirmed address.",
+    )
 
     objects = CommentQuerySet.as_manager()
 
@@ -139,6 +215,14 @@ class Comment(models.Model):
                 fields=["created_at"],
                 condition=models.Q(status="pending"),
                 name="comment_pending_idx",
+            ),
+            # A commenter's own page, notifications and the personal-data tools (by_email).
+            models.Index(Lower("author_email"), name="comment_email_idx"),
+            # purge_ip_addresses: the old comments that still hold an address or a browser.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(ip_address__isnull=False) | ~models.Q(user_agent=""),
+                name="comment_sent_from_idx",
             ),
         ]
         constraints = [
@@ -270,3 +354,126 @@ class ModerationRules(models.Model):
     @property
     def disallowed_word_list(self):
         return self._lines(self.disallowed_words)
+
+
+class RejectionReason(models.Model):
+    """A reason moderators may give for not publishing a comment, from a list staff keep."""
+
+    label = models.CharField(
+        max_length=60,
+        unique=True,
+        help_text="A few words that complete “declined as …”, e.g. “off-topic”. "
+        "Moderators pick from these; the public moderation summary counts by them.",
+    )
+    public_text = models.CharField(
+        "text for the author",
+        max_length=300,
+        blank=True,
+        help_text="Shown to the comment’s author on their private page, e.g. "
+        "“Your comment strays too far from the article’s subject.”",
+    )
+    is_shown_to_author = models.BooleanField(
+        "shown to the author",
+        default=True,
+        help_text="Show the text to the author and name the reason in the article’s "
+        "moderation summary. Off: both say only “not published” / “declined”.",
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower comes first.")
+
+    class Meta:
+        ordering = ["position", "label"]
+
+    def __str__(self):
+        return self.label
+
+
+class ModerationDecision(models.Model):
+    """One change of a comment's status: who made it, when, from what to what, and why."""
+
+    class Source(models.TextChoices):
+        ADMIN_ACTION = "admin-action", "Admin action"
+        CHANGE_PAGE = "change-page", "Change page"
+        AUTO_MODERATION = "auto-moderation", "Auto-moderation"
+        COMMENTER = "commenter", "Commenter"
+
+    # Not a Comment.Status: the author took the comment back (comments.privacy.withdraw).
+    WITHDRAWN = "withdrawn"
+
+    # The trail outlives a deleted comment: the row keeps who decided what, and when.
+    comment = models.ForeignKey(
+        Comment, on_delete=models.SET_NULL, null=True, related_name="decisions"
+    )
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="moderation_decisions",
+        help_text="Empty for auto-moderation and for the comment’s author.",
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(
+        max_length=10, choices=Comment.Status.choices, blank=True, help_text="Empty: new comment."
+    )
+    to_status = models.CharField(
+        max_length=10, choices=[*Comment.Status.choices, (WITHDRAWN, "Withdrawn")]
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.ADMIN_ACTION)
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+        get_latest_by = "decided_at"
+        indexes = [
+            # A comment's trail on its change page.
+            models.Index(fields=["comment", "decided_at"], name="decision_comment_idx"),
+            # One moderator's decisions in the admin.
+            models.Index(fields=["moderator", "decided_at"], name="decision_moderator_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_from_status_display() or 'New'} → {self.get_to_status_display()}"
+
+
+class ConfirmedAddress(models.Model):
+    """An email address whose owner opened the signed confirmation link: it may get notices.
+
+    Nothing but the one confirmation mail goes to an address without a row here, so the
+    comment form cannot be used to mail strangers. Unsubscribing deletes the row.
+    """
+
+    email = models.EmailField(max_length=254, unique=True, help_text="Stored in lower case.")
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "confirmed addresses"
+
+    def __str__(self):
+        return self.email
+
+
+class ThreadSettings(models.Model):
+    """Comment settings of one article that the blog app need not know about."""
+
+    article = models.OneToOneField(
+        Article, on_delete=models.CASCADE, primary_key=True, related_name="comment_settings"
+    )
+    is_summary_shown = models.BooleanField(
+        "public moderation summary",
+        null=True,
+        blank=True,
+        choices=[(None, "Site default"), (True, "Show"), (False, "Hide")],
+        help_text="A line under the comments: “42 perspectives received, 30 published, "
+        "9 declined as off-topic, 3 spam”.",
+    )
+
+    class Meta:
+        verbose_name = "comment settings"
+        verbose_name_plural = "comment settings"
+
+    def __str__(self):
+        return f"Comment settings of “{self.article}”"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        bump_article(self.article.slug)

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Before anything that reads the path, cookies or query into a database or cache lookup.
+    "config.middleware.RefuseNullCharactersMiddleware",
     "blog.cache.ArticlePageCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
@@ -133,11 +135,13 @@ def cache_from_url(url):
     return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
 
 
-# Local memory by default. Several app servers must share one cache (Redis), or each would
-# keep its own copy of pages, rate-limit counters and sessions.
+# Local memory by default, which is right for one process only. Several app servers, or several
+# gunicorn workers, must share one cache (Redis): page invalidation and rate limits live there.
 CACHE_URL = os.environ.get("CACHE_URL", "locmem://")
 CACHES = {"default": cache_from_url(CACHE_URL)}
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database, which every app server shares already: a cached_db session
+# turns an unreachable Redis into a 500 for every signed-in or commenting reader.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -253,6 +257,8 @@ LOGGING = {
 # The site's own settings.
 SITE_NAME = os.environ.get("SITE_NAME", "Perspectives")
 SITE_TAGLINE = os.environ.get("SITE_TAGLINE", "Long-form analysis, and the readers who answer it")
+# The site's public address, for links in mails sent outside a request (moderation, cron).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 BLOG_ARTICLES_PER_PAGE = env_int("BLOG_ARTICLES_PER_PAGE", 10)
 # Anonymous readers get article pages from Django's cache for up to this long; any change to the
 # article or its comments invalidates them at once (blog/cache.py). 0 turns the cache off.
@@ -262,14 +268,47 @@ SHARED_CACHE_SECONDS = env_int("SHARED_CACHE_SECONDS", 30)
 
 MARKDOWNX_MARKDOWNIFY_FUNCTION = "blog.rendering.render_markdown"
 MARKDOWNX_MEDIA_PATH = "uploads/"
+# The editor's image upload (blog/editor.py) refuses larger files; images are re-encoded.
+EDITOR_UPLOAD_MAX_BYTES = env_int("EDITOR_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 
 # Comments. Every comment waits for a moderator; these shape the thread and the spam checks.
 COMMENTS_MAX_DEPTH = env_int("COMMENTS_MAX_DEPTH", 3)  # 1 = no replies
 COMMENTS_PER_PAGE = env_int("COMMENTS_PER_PAGE", 50)  # top-level threads per page
 COMMENTS_CLOSE_AFTER_DAYS = env_int("COMMENTS_CLOSE_AFTER_DAYS", 0)  # 0 = never close
-# Run in order by comments.spam.assess; append later defences (honeypot, rate limit…) here.
+# A rules dry run replays this many of the latest moderator decisions (see the rules' page).
+COMMENTS_DRY_RUN_SIZE = env_int("COMMENTS_DRY_RUN_SIZE", 500)
+# A commenter's private link (and an address confirmation link) works this many days; an
+# expired one offers to mail a fresh link to the address it was made for.
+COMMENTS_LINK_MAX_AGE_DAYS = env_int("COMMENTS_LINK_MAX_AGE_DAYS", 30)
+# IP addresses and browsers are kept this long for spam checks, then cleared by
+# `manage.py purge_ip_addresses` (run it daily from cron). 0 = keep them.
+COMMENTS_KEEP_IP_DAYS = env_int("COMMENTS_KEEP_IP_DAYS", 90)
+# At most one confirmation or fresh-link mail per address in this many minutes, so the forms
+# that trigger them cannot flood a stranger's inbox.
+COMMENTS_ADDRESS_MAIL_INTERVAL_MINUTES = env_int("COMMENTS_ADDRESS_MAIL_INTERVAL_MINUTES", 60)
+# The public "N perspectives received, N published, …" line under each thread; an article's
+# own comment settings override it.
+COMMENTS_SHOW_MODERATION_SUMMARY = env_bool("COMMENTS_SHOW_MODERATION_SUMMARY")
+# Commenter mails go out on a small thread pool after the commit, so a slow mail server never
+# holds up a request. Off: they are sent in the request, after the commit (tests do this).
+COMMENTS_MAIL_IN_BACKGROUND = env_bool("COMMENTS_MAIL_IN_BACKGROUND", True)
+# Spam defences (comments/spam.py). A form sent sooner than this after it was served is refused:
+# people read before they send, scripts do not.
+COMMENTS_MIN_SECONDS = env_int("COMMENTS_MIN_SECONDS", 3)
+# An older form is refused, so a harvested one cannot be replayed for ever. Keep it far above
+# ARTICLE_PAGE_CACHE_SECONDS: a cached page carries the timestamp of when it was rendered.
+COMMENTS_MAX_AGE_SECONDS = env_int("COMMENTS_MAX_AGE_SECONDS", 2 * 24 * 60 * 60)
+# Comments one address may send per window (0 = no limit); more get a 429 page. Behind a proxy
+# set DJANGO_TRUSTED_PROXY_COUNT, or every reader shares the proxy's address and its limit.
+COMMENTS_RATE_LIMIT = env_int("COMMENTS_RATE_LIMIT", 5)
+COMMENTS_RATE_WINDOW_SECONDS = env_int("COMMENTS_RATE_WINDOW_SECONDS", 600)  # the window
+# Dotted path to a callable(comment, request) -> "spam" | "ham" | None, e.g. an Akismet client
+# of your own; empty = off. Its failures are logged and the comment is held as usual.
+COMMENTS_SPAM_SERVICE = os.environ.get("COMMENTS_SPAM_SERVICE") or None
+# Run in order by comments.spam.assess; the first verdict wins, so spam verdicts come first.
 COMMENTS_CHECKS = [
     "comments.spam.check_disallowed_words",
+    "comments.spam.check_spam_service",
     "comments.spam.check_link_count",
     "comments.spam.check_moderation_words",
 ]

@@ -1,3 +1,6 @@
+import base64
+import json
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -8,6 +11,7 @@ from django.utils import timezone
 
 from blog.models import Article, Insight, Section
 from comments.models import Comment
+from comments.spam import sign_timestamp
 
 DATA = Path(__file__).parent / "data"
 
@@ -87,3 +91,29 @@ def moderator(django_user_model):
 def moderator_client(client, moderator):
     client.force_login(moderator)
     return client
+
+
+def comment_form_data(article, /, **overrides):
+    """Return a valid comment POST for the article: a form served 10 s ago, honeypot empty."""
+    return {
+        "author_name": "Aiko Tanaka",
+        "author_email": "aiko@example.org",
+        "author_url": "",
+        "body": "Diplomacy deserves a line in the budget too.",
+        "homepage": "",
+        "timestamp": sign_timestamp(article.pk, at=time.time() - 10),
+        **overrides,
+    }
+
+
+@pytest.fixture(autouse=True)
+def _commenter_mail_in_the_test(settings):
+    """Send commenter mails in the test's own thread, where mailoutbox sees them at once."""
+    settings.COMMENTS_MAIL_IN_BACKGROUND = False
+
+
+def forge_token(token, **payload):
+    """Return a signed token with this JSON payload in place of its own, signature kept."""
+    data = json.dumps(payload, separators=(",", ":")).encode()
+    encoded = base64.urlsafe_b64encode(data).decode().rstrip("=")
+    return ":".join([encoded, *token.split(":")[1:]])
