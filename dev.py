@@ -23,6 +23,14 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".installed-from"
 
+# The browser tests (marker "browser") drive Debian's Chromium, and the accessibility ones run
+# axe-core from npm in it. .ci/run installs both and sets PERSPECTIVES_REQUIRE_BROWSER=1; on a
+# machine without them `test` leaves those tests out and says so (tests/browser/conftest.py).
+CHROMIUM = Path("/usr/bin/chromium")
+AXE_CORE_JS = Path(
+    os.environ.get("AXE_CORE_JS") or ROOT / ".ci/node/node_modules/axe-core/axe.min.js"
+)
+
 DEMO_USERNAME = "editor"
 DEMO_PASSWORD = "perspectives-demo"  # noqa: S105 - a local demo account, printed on purpose
 
@@ -62,13 +70,33 @@ def serve():
     os.execve(str(PYTHON), [str(PYTHON), "manage.py", "runserver", "127.0.0.1:8000"], env)
 
 
+def browser_test_options():
+    """Return pytest options leaving out the browser tests when this machine cannot run them."""
+    if os.environ.get("PERSPECTIVES_REQUIRE_BROWSER", "") not in {"", "0"}:
+        return []
+    missing = [
+        f"{name} ({path})"
+        for name, path in [("Chromium", CHROMIUM), ("axe-core", AXE_CORE_JS)]
+        if not path.exists()
+    ]
+    if not missing:
+        return []
+    print(
+        f"\nNOTE: the browser tests are left out (-m 'not browser'): {' and '.join(missing)} "
+        "missing. Install them with `apt-get install chromium` and `npm install --no-save "
+        "--no-package-lock --prefix .ci/node axe-core@4`, as .ci/run does, to run them.\n",
+        flush=True,
+    )
+    return ["-m", "not browser"]
+
+
 def test(args):
     checks_env = {**os.environ, "DJANGO_DEBUG": "1"}
     run(PYTHON, "-m", "ruff", "check", ".")
     run(PYTHON, "manage.py", "check", "--fail-level", "WARNING", env=checks_env)
     run(PYTHON, "manage.py", "makemigrations", "--check", "--dry-run", env=checks_env)
     os.chdir(ROOT)
-    os.execv(str(PYTHON), [str(PYTHON), "-m", "pytest", *args])
+    os.execv(str(PYTHON), [str(PYTHON), "-m", "pytest", *browser_test_options(), *args])
 
 
 def main():
