@@ -9,14 +9,20 @@ Pages that change with time alone (a thread that closes on a date) set their own
 
 Only requests that carry neither a session nor a messages cookie are served from or stored in
 the cache: such a reader has no pending comment, no form error and no flash message, so their
-page is the same as everybody else's. The CSRF token is the one per-reader part of the page: it
-is stored as a placeholder and filled in for each reader on the way out.
+page is the same as everybody else's. The per-reader parts of a page, the CSRF token and any
+hidden field registered with ``refresh_field_on_serve`` (the comment form's signed timestamp),
+are stored as placeholders and filled in for each reader on the way out.
+
+The cache is an accelerator, never a dependency: if it cannot be reached, pages are rendered as
+if nothing were cached, and the failure is logged.
 """
 
 import hashlib
+import logging
 import re
 import uuid
 from datetime import timedelta
+from html import unescape
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
@@ -27,10 +33,22 @@ from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.html import escape
 from django.utils.http import http_date, quote_etag
 
 CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
 _CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+_fresh_fields = {}
+logger = logging.getLogger(__name__)
+
+
+def refresh_field_on_serve(name, refresh):
+    """Give the hidden input called name a fresh value, refresh(stored_value), on every serve."""
+    _fresh_fields[name] = refresh
+
+
+def _fresh_placeholder(name):
+    return f"__fresh_field_{name}__"
 _EXPIRES_AT = "_page_cache_expires_at"
 
 
@@ -40,7 +58,12 @@ def _version_key(slug):
 
 def bump_article(*slugs):
     """Invalidate every cached page of these articles."""
-    cache.set_many({_version_key(slug): uuid.uuid4().hex for slug in slugs}, timeout=None)
+    try:
+        cache.set_many({_version_key(slug): uuid.uuid4().hex for slug in slugs}, timeout=None)
+    except Exception:
+        # Unreachable, so nothing stale can be served from it either; but a cache that comes
+        # back with its old contents would serve them until they expire. Say so loudly.
+        logger.exception("Could not invalidate cached pages of %s", ", ".join(slugs))
 
 
 def expire_page_at(request, moment):
@@ -76,7 +99,11 @@ def _page_key(slug, request):
 def find_cached_page(request, slug):
     """Return the stored page for this request if it is current, else None (one cache trip)."""
     version_key, page_key = _version_key(slug), _page_key(slug, request)
-    found = cache.get_many([version_key, page_key])
+    try:
+        found = cache.get_many([version_key, page_key])
+    except Exception:
+        logger.warning("Page cache unavailable; rendering %s afresh", request.path, exc_info=True)
+        return None
     stored = found.get(page_key)
     if stored is not None and stored["version"] == found.get(version_key):
         return stored
@@ -100,8 +127,12 @@ def cached_article_page(view):
         slug = kwargs["slug"]
         stored = find_cached_page(request, slug)
         if stored is None:
-            # Read before rendering: a change made meanwhile leaves this copy already stale.
-            version = _current_version(slug)
+            try:
+                # Read before rendering: a change made meanwhile leaves this copy already stale.
+                version = _current_version(slug)
+            except Exception:
+                logger.warning("Page cache unavailable; not storing %s", request.path)
+                version = None
             response = view(request, *args, **kwargs)
             if hasattr(response, "render"):
                 response.render()
@@ -118,19 +149,29 @@ def _store(request, response, page_key, version):
     # Every form on the page carries the same masked token; swap it for the placeholder.
     for token in set(_CSRF_FIELD.findall(body)):
         body = body.replace(token, CSRF_PLACEHOLDER)
+    fresh = {}
+    for name in _fresh_fields:
+        field = re.compile(rf'(name="{re.escape(name)}"[^>]*? value=")([^"]*)(")')
+        for match in field.finditer(body):
+            fresh[name] = unescape(match.group(2))
+        body = field.sub(rf"\g<1>{_fresh_placeholder(name)}\g<3>", body)
     now = timezone.now()
     expires_at = now + timedelta(seconds=settings.ARTICLE_PAGE_CACHE_SECONDS)
     expires_at = min(expires_at, getattr(request, _EXPIRES_AT, None) or expires_at)
     stored = {
         "version": version,
         "body": body,
+        "fresh": fresh,
         "content_type": response["Content-Type"],
         "etag": quote_etag(hashlib.sha256(body.encode()).hexdigest()[:32]),
         "last_modified": http_date(now.timestamp()),
     }
     timeout = max(0, int((expires_at - now).total_seconds()))
-    if timeout:
-        cache.set(page_key, stored, timeout=timeout)
+    if timeout and version is not None:
+        try:
+            cache.set(page_key, stored, timeout=timeout)
+        except Exception:
+            logger.warning("Page cache unavailable; could not store %s", page_key)
     return stored
 
 
@@ -139,6 +180,8 @@ def serve_cached_page(request, stored):
         response = HttpResponseNotModified()
     else:
         body = stored["body"].replace(CSRF_PLACEHOLDER, get_token(request))
+        for name, value in stored["fresh"].items():
+            body = body.replace(_fresh_placeholder(name), escape(_fresh_fields[name](value)))
         response = HttpResponse(body, content_type=stored["content_type"])
     response["ETag"] = stored["etag"]
     response["Last-Modified"] = stored["last_modified"]

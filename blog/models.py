@@ -59,6 +59,20 @@ class ArticleQuerySet(models.QuerySet):
         """Return the articles readers may see: published, and due by now."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
 
+    def with_comment_count(self):
+        """Annotate comment_count: the approved reader comments on each article.
+
+        The comments app owns that relation (Comment.article, related_name "comments") and blog
+        never imports it; without the relation the articles come back without a count.
+        """
+        try:
+            self.model._meta.get_field("comments")
+        except FieldDoesNotExist:
+            return self
+        return self.annotate(
+            comment_count=models.Count("comments", filter=models.Q(comments__status="approved"))
+        )
+
     def search(self, text):
         """Return the articles matching text, best first, each annotated with its rank."""
         if connections[self.db].vendor == "postgresql":

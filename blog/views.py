@@ -71,10 +71,14 @@ class ArticleDetailView(PublishedArticleMixin, DetailView):
     context_object_name = "article"
 
     def get_queryset(self):
-        sections = Section.objects.prefetch_related("insights", "key_points")
+        insights = Insight.objects.with_perspective_count()
+        sections = Section.objects.prefetch_related(
+            Prefetch("insights", queryset=insights), "key_points"
+        )
         return (
             super()
             .get_queryset()
+            .with_comment_count()
             .prefetch_related("tags", Prefetch("sections", queryset=sections))
         )
 
@@ -83,7 +87,12 @@ class ArticleDetailView(PublishedArticleMixin, DetailView):
         url = self.request.build_absolute_uri(article.get_absolute_url())
         figure = structured_data.first_figure(article)
         image_url = self.request.build_absolute_uri(figure.figure_image.url) if figure else None
-        data = structured_data.article_json_ld(article, url=url, image_url=image_url)
+        data = structured_data.article_json_ld(
+            article,
+            url=url,
+            image_url=image_url,
+            comment_count=getattr(article, "comment_count", None),
+        )
         return super().get_context_data(
             canonical_url=url,
             share_figure=figure,

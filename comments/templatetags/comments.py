@@ -1,22 +1,29 @@
 from django import template
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 
 from blog.cache import expire_page_at
+from blog.models import Article
 
 from ..forms import CommentForm
 from ..models import OWN_VISIBLE_STATUSES, Comment
 from ..moderation import DISABLED, OPEN, closes_at, thread_state
+from ..thread_html import render_thread
 from ..views import own_comment_ids
 
 register = template.Library()
 
-# Only what _thread.html and _comment.html read: any other field read there would cost a
-# query per comment.
+# Only what comments/thread_html.py reads: any other field would cost a query per comment.
 THREAD_FIELDS = [
     "id",
     "parent",
+    "insight",
+    "insight__audience",
+    "insight__action",
     "depth",
     "author_name",
     "author_url",
@@ -24,6 +31,15 @@ THREAD_FIELDS = [
     "status",
     "created_at",
 ]
+
+
+class Shape:
+    """A comment's place in its thread: what the whole thread is read as, before any text."""
+
+    __slots__ = ("pk", "parent_id", "status", "children")
+
+    def __init__(self, pk, parent_id, status):
+        self.pk, self.parent_id, self.status, self.children = pk, parent_id, status, []
 
 
 def build_thread(comments):
@@ -44,27 +60,25 @@ def build_thread(comments):
     return roots
 
 
-def count_approved(comments):
-    """Return how many approved comments these threads show."""
-    return sum(int(comment.is_approved) + count_approved(comment.children) for comment in comments)
+def _walk(threads):
+    stack = list(threads)
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.children)
 
 
-def _reply_target(comments, parent_id):
-    """Return the shown comment with this id if a reader may reply to it, else None."""
-    for comment in comments:
-        if str(comment.pk) == str(parent_id):
-            if comment.is_approved and comment.depth < settings.COMMENTS_MAX_DEPTH - 1:
-                return comment
-            return None
-    return None
+def _insight_title(insight):
+    return Truncator(f"{insight.audience} {insight.action}").words(12)
 
 
 @register.inclusion_tag("comments/_thread.html", takes_context=True)
 def comment_thread(context, article):
     """Render an article's comments, threaded and paginated, and the form to add one.
 
-    The comments come from one query whatever their number; the reader's own comments that
-    wait for a moderator come in the same query, from the ids kept in their session.
+    Two queries whatever the thread's size: the shape of every visible comment (ids, parents,
+    statuses), which places and counts them, then the full rows of the page's comments only.
+    The reader's own comments that wait for a moderator come with them, from their session.
     """
     request = context["request"]
     state = thread_state(article)
@@ -78,31 +92,106 @@ def comment_thread(context, article):
     visible = Q(status=Comment.Status.APPROVED)
     if own_ids:
         visible |= Q(status__in=OWN_VISIBLE_STATUSES, pk__in=own_ids)
-    comments = list(Comment.objects.filter(visible, article=article).only(*THREAD_FIELDS))
+    shapes = build_thread(
+        [
+            Shape(*row)
+            for row in Comment.objects.filter(visible, article=article)
+            .order_by("created_at", "id")
+            .values_list("id", "parent_id", "status")
+        ]
+    )
+    page = Paginator(shapes, settings.COMMENTS_PER_PAGE).get_page(request.GET.get("cpage"))
+    count = sum(node.status == Comment.Status.APPROVED for node in _walk(shapes))
+    on_page = [node.pk for node in _walk(page.object_list)]
+    comments = list(
+        Comment.objects.filter(pk__in=on_page)
+        .select_related("insight")
+        .only(*THREAD_FIELDS)
+        .order_by("created_at", "id")
+    ) if on_page else []
     roots = build_thread(comments)
-    page = Paginator(roots, settings.COMMENTS_PER_PAGE).get_page(request.GET.get("cpage"))
 
     form = replying_to = None
     if state == OPEN:
         form = context.get("comment_form")
         if form is None or form.instance.article_id != article.pk:
             replying_to = _reply_target(comments, request.GET.get("replyto"))
-            form = CommentForm(article=article, initial=_initial(request, replying_to))
+            initial = _initial(request, replying_to)
+            if insight_id := request.GET.get("insight", ""):
+                initial["insight"] = insight_id
+            form = CommentForm(article=article, initial=initial)
         else:
             replying_to = _reply_target(comments, form["parent"].value())
+
+    article_url = article.get_absolute_url()
+    reply_depth_limit = settings.COMMENTS_MAX_DEPTH - 1
+
+    def reply_link(comment):
+        query = request.GET.copy()
+        query.pop("insight", None)
+        query["replyto"] = comment.pk
+        return f"{article_url}?{query.urlencode()}#comment-form"
+
+    def can_reply(comment):
+        return form is not None and comment.is_approved and comment.depth < reply_depth_limit
+
+    insight_titles = {c.insight_id: _insight_title(c.insight) for c in comments if c.insight_id}
     return {
         "article": article,
         # Links are made absolute so that they also work on the page the POST re-renders.
-        "article_url": article.get_absolute_url(),
+        "article_url": article_url,
         "state": state,
-        "count": count_approved(roots),
+        "count": count,
         "page": page,
-        # Comments at this depth or deeper take no replies.
-        "reply_depth_limit": settings.COMMENTS_MAX_DEPTH - 1,
+        "thread_html": mark_safe(  # noqa: S308 - built from escaped parts, see thread_html
+            render_thread(
+                roots, reply_link=reply_link, can_reply=can_reply, insight_titles=insight_titles
+            )
+        ),
         "form": form,
         "replying_to": replying_to,
+        "responding_to": _responding_to(form),
         "request": request,
+        "keep_ip_days": settings.COMMENTS_KEEP_IP_DAYS,
+        "moderation_summary": moderation_summary(article),
     }
+
+
+def _reply_target(comments, parent_id):
+    """Return the shown comment with this id if a reader may reply to it, else None."""
+    for comment in comments:
+        if str(comment.pk) == str(parent_id):
+            if comment.is_approved and comment.depth < settings.COMMENTS_MAX_DEPTH - 1:
+                return comment
+            return None
+    return None
+
+
+def _responding_to(form):
+    """Return the insight the form answers, when it is bound to one of its article's."""
+    if form is None:
+        return None
+    value = form["insight"].value()
+    if not value:
+        return None
+    try:
+        return form.fields["insight"].queryset.filter(pk=value).first()
+    except (TypeError, ValueError):
+        return None
+
+
+@register.simple_tag(takes_context=True)
+def insight_response_link(context, insight):
+    """Return the "Respond to this insight" link, or nothing where comments are not open."""
+    article = context["article"]
+    if thread_state(article) != OPEN:
+        return ""
+    return format_html(
+        '<a class="insight__respond" href="{}?insight={}#comment-form">'
+        "Respond to this insight</a>",
+        article.get_absolute_url(),
+        insight.pk,
+    )
 
 
 def _initial(request, replying_to):
@@ -111,3 +200,55 @@ def _initial(request, replying_to):
         initial["author_name"] = request.user.get_full_name() or request.user.get_username()
         initial["author_email"] = request.user.email
     return initial
+
+
+def _count(number, singular, plural=None):
+    return f"{number} {singular if number == 1 else (plural or singular + 's')}"
+
+
+def moderation_summary(article):
+    """Return the public moderation line ("42 perspectives received, 30 published, 9 declined
+    as off-topic, 3 spam"), or "" when the article does not show it.
+
+    One query reads the article's own setting and counts its comments by status and reason.
+    It counts decided comments only, so it changes when a moderator acts, which refreshes the
+    cached page; spam caught on arrival shows once the page is next rendered. Erased and
+    withdrawn-but-answered comments keep their status and so their place in the counts.
+    """
+    rows = list(
+        Article.objects.filter(pk=article.pk)
+        .order_by()
+        .values(
+            "comment_settings__is_summary_shown",
+            "comments__status",
+            "comments__rejection_reason__label",
+            "comments__rejection_reason__is_shown_to_author",
+        )
+        .annotate(count=Count("comments"))
+    )
+    shown = rows[0]["comment_settings__is_summary_shown"] if rows else None
+    if shown is None:
+        shown = settings.COMMENTS_SHOW_MODERATION_SUMMARY
+    counts = {"approved": 0, "spam": 0}
+    declined = {}
+    for row in rows:
+        status, number = row["comments__status"], row["count"]
+        if status == Comment.Status.REJECTED:
+            public = row["comments__rejection_reason__is_shown_to_author"]
+            label = row["comments__rejection_reason__label"] if public else ""
+            declined[label] = declined.get(label, 0) + number
+        elif status in counts:
+            counts[status] += number
+    received = counts["approved"] + counts["spam"] + sum(declined.values())
+    if not shown or not received:
+        return ""
+    parts = [
+        _count(received, "perspective") + " received",
+        f"{counts['approved']} published",
+    ]
+    # Named reasons, most frequent first, then those declined without a public reason.
+    for label, number in sorted(declined.items(), key=lambda item: (not item[0], -item[1])):
+        parts.append(f"{number} declined as {label}" if label else f"{number} declined")
+    if counts["spam"]:
+        parts.append(f"{counts['spam']} spam")
+    return ", ".join(parts)

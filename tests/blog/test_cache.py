@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import pytest
@@ -83,7 +84,7 @@ def test_conditional_get_answers_not_modified(client, article):
     response = Client().get(article.get_absolute_url(), HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 304
     bump_article(article.slug)
-    # Re-rendered but identical: the reader's copy is still good.
+    # Re-rendered but identical (per-reader fields are placeholders): the copy is still good.
     assert Client().get(article.get_absolute_url(), HTTP_IF_NONE_MATCH=etag).status_code == 304
     article.title = "Changed"
     article.save()
@@ -107,5 +108,45 @@ def test_staff_previews_are_never_stored(admin_client):
 def test_cache_can_be_turned_off(client, article, settings, django_assert_num_queries):
     settings.ARTICLE_PAGE_CACHE_SECONDS = 0
     client.get(article.get_absolute_url())
-    with django_assert_num_queries(6):
+    # article, tags, sections, insights, key points, comments, moderation summary
+    with django_assert_num_queries(7):
         Client().get(article.get_absolute_url())
+
+
+def test_a_cached_form_times_the_reader_from_when_they_got_it(client, article):
+    """The signed timestamp is re-issued per serve, so a cached page cannot make it stale."""
+    from django.core import signing
+
+    from comments.spam import TIMESTAMP_SALT
+
+    def served_at(response):
+        token = response.content.decode().split('name="timestamp" value="')[1].split('"')[0]
+        return signing.loads(token, salt=TIMESTAMP_SALT)
+
+    first = served_at(client.get(article.get_absolute_url()))
+    time.sleep(0.01)
+    cached = Client().get(article.get_absolute_url())
+    second = served_at(cached)
+    assert second[0] == first[0] == article.pk
+    assert second[1] > first[1]
+    assert "__fresh_field_" not in cached.content.decode()
+
+
+class UnreachableCache:
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("cache down")
+
+        return fail
+
+
+def test_an_unreachable_cache_renders_pages_instead_of_failing(client, article, monkeypatch):
+    from blog import cache as page_cache
+
+    monkeypatch.setattr(page_cache, "cache", UnreachableCache())
+    response = client.get(article.get_absolute_url())
+    assert response.status_code == 200
+    assert article.title in response.content.decode()
+    article.title = "Edited while the cache is down"
+    article.save()
+    assert "Edited while the cache is down" in Client().get(article.get_absolute_url()).content.decode()
