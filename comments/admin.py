@@ -1,4 +1,6 @@
 import copy
+import ipaddress
+import re
 import json
 from functools import partial
 
@@ -18,11 +20,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from blog.admin import ArticleAdmin
 from blog.cache import bump_article
-from blog.models import Article
+from blog.models import Article, Insight
 
 from . import dashboard, privacy, queue_tools
 from .links import normalise_email
@@ -90,6 +93,54 @@ def commenter_emails(comments):
     return sorted(email for email in emails if email)
 
 
+_WHOLE_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class ArticleFilter(admin.SimpleListFilter):
+    """Filter by article, offering the most recent ones (a site may have thousands)."""
+
+    title = "article"
+    parameter_name = "article__id__exact"
+    SHOWN = 25
+
+    def lookups(self, request, model_admin):
+        articles = list(
+            Article.objects.order_by("-published_at").values_list("pk", "title")[: self.SHOWN]
+        )
+        chosen = self.value()
+        if chosen and chosen.isdigit() and all(str(pk) != chosen for pk, _ in articles):
+            articles += Article.objects.filter(pk=chosen).values_list("pk", "title")
+        return articles
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(article_id=self.value())
+        return queryset
+
+
+class InsightFilter(admin.SimpleListFilter):
+    """Filter to the perspectives that answer one insight, or any insight at all."""
+
+    title = "insight"
+    parameter_name = "insight"
+    ANY = "any"
+
+    def lookups(self, request, model_admin):
+        chosen = request.GET.get(ArticleFilter.parameter_name, "")
+        choices = [(self.ANY, "Any insight")]
+        if chosen.isdigit():
+            insights = Insight.objects.filter(section__article_id=chosen)
+            choices += [(str(i.pk), Truncator(str(i)).chars(60)) for i in insights]
+        return choices
+
+    def queryset(self, request, queryset):
+        if self.value() == self.ANY:
+            return queryset.filter(insight__isnull=False)
+        if self.value() and self.value().isdigit():
+            return queryset.filter(insight_id=self.value())
+        return queryset
+
+
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
     list_display = [
@@ -97,14 +148,15 @@ class CommentAdmin(admin.ModelAdmin):
         "author_name",
         "author_email",
         "article_link",
+        "insight_answered",
         "held_because",
         "age",
     ]
     list_display_links = ["excerpt"]
-    list_filter = [StatusFilter, "article", "created_at"]
-    list_select_related = ["article"]
+    # No date_hierarchy: its year list is a DISTINCT over the whole queue on every page.
+    list_filter = [StatusFilter, ArticleFilter, InsightFilter, "created_at"]
+    list_select_related = ["article", "insight"]
     search_fields = ["author_name", "author_email", "body", "ip_address"]
-    date_hierarchy = "created_at"
     show_full_result_count = False
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = [
@@ -172,8 +224,32 @@ class CommentAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .defer("article__introduction", "article__introduction_html")
+            .defer(
+                "article__introduction",
+                "article__introduction_html",
+                "article__search_document",
+                "article__search_vector",
+            )
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        """Look up an email address or an IP address exactly, through their indexes.
+
+        Moderators mostly search for a commenter; a substring match over every field would
+        read the whole table for that. Any other term searches every field as usual.
+        """
+        term = search_term.strip()
+        if _WHOLE_ADDRESS.fullmatch(term):
+            return queryset.by_email(term), False
+        try:
+            address = ipaddress.ip_address(term)
+        except ValueError:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(ip_address=str(address)), False
+
+    @admin.display(description="insight")
+    def insight_answered(self, obj):
+        return Truncator(obj.insight.audience).chars(30) if obj.insight_id else ""
 
     def get_ordering(self, request):
         """Oldest first in the queue, so nothing waits forever; newest first elsewhere."""

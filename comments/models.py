@@ -218,6 +218,8 @@ class Comment(models.Model):
             ),
             # A commenter's own page, notifications and the personal-data tools (by_email).
             models.Index(Lower("author_email"), name="comment_email_idx"),
+            # The moderation queue's search by address (CommentAdmin.get_search_results).
+            models.Index(fields=["ip_address"], name="comment_ip_idx"),
             # purge_ip_addresses: the old comments that still hold an address or a browser.
             models.Index(
                 fields=["created_at"],

@@ -271,3 +271,30 @@ def test_staff_without_the_moderators_group_cannot_moderate(client, django_user_
     approve_url = reverse("admin:comments_comment_approve", args=[comment.pk])
     assert client.post(approve_url).status_code == 403
     assert "awaiting moderation" not in client.get(reverse("admin:index")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [("CASINO@example.org", ["Aiko"]), ("203.0.113.9", ["Aiko"]), ("2001:db8::1", ["Ken"])],
+)
+def test_whole_addresses_are_looked_up_exactly(moderator_client, article, term, expected):
+    """An email or IP address is matched whole (through its index), not as a substring."""
+    held(article, "One.", 1, author_name="Aiko", author_email="casino@example.org", ip_address="203.0.113.9")
+    held(article, "Two.", 2, author_name="Ken", author_email="xcasino@example.org", ip_address="2001:db8::1")
+    held(article, "Three.", 3, author_name="Mia", ip_address="203.0.113.99")
+    results = queue(moderator_client, q=term, status="all").context["cl"].result_list
+    assert [c.author_name for c in results] == expected
+
+
+def test_queue_filters_by_insight(moderator_client, article):
+    from blog.models import Insight
+
+    insight = Insight.objects.get(section__article=article)
+    held(article, "On the insight.", 1, insight=insight)
+    held(article, "General.", 2)
+    results = queue(moderator_client, insight=insight.pk).context["cl"].result_list
+    assert [c.body for c in results] == ["On the insight."]
+    any_insight = queue(moderator_client, insight="any").context["cl"].result_list
+    assert [c.body for c in any_insight] == ["On the insight."]
+    html = queue(moderator_client, article__id__exact=article.pk).content.decode()
+    assert "Analysts" in html
