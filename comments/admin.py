@@ -1,7 +1,7 @@
 import copy
 import ipaddress
-import re
 import json
+import re
 from functools import partial
 
 from django import forms
