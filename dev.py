@@ -11,6 +11,7 @@ The virtual environment lives in .venv and is reinstalled only when pyproject.to
 
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 import tomllib
@@ -70,24 +71,46 @@ def serve():
     os.execve(str(PYTHON), [str(PYTHON), "manage.py", "runserver", "127.0.0.1:8000"], env)
 
 
-def browser_test_options():
-    """Return pytest options leaving out the browser tests when this machine cannot run them."""
-    if os.environ.get("PERSPECTIVES_REQUIRE_BROWSER", "") not in {"", "0"}:
-        return []
+def _answers(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _required(name):
+    return os.environ.get(name, "") not in {"", "0"}
+
+
+def left_out_markers():
+    """Return the test markers this machine cannot run, saying why; CI requires them all."""
+    left_out = []
     missing = [
         f"{name} ({path})"
         for name, path in [("Chromium", CHROMIUM), ("axe-core", AXE_CORE_JS)]
         if not path.exists()
     ]
-    if not missing:
-        return []
-    print(
-        f"\nNOTE: the browser tests are left out (-m 'not browser'): {' and '.join(missing)} "
-        "missing. Install them with `apt-get install chromium` and `npm install --no-save "
-        "--no-package-lock --prefix .ci/node axe-core@4`, as .ci/run does, to run them.\n",
-        flush=True,
-    )
-    return ["-m", "not browser"]
+    if missing and not _required("PERSPECTIVES_REQUIRE_BROWSER"):
+        print(
+            f"\nNOTE: the browser tests are left out (-m 'not browser'): {' and '.join(missing)} "
+            "missing. Install them with `apt-get install chromium` and `npm install --no-save "
+            "--no-package-lock --prefix .ci/node axe-core@4`, as .ci/run does, to run them.\n",
+            flush=True,
+        )
+        left_out.append("browser")
+    services = [
+        name for name, port in [("PostgreSQL", 5432), ("Redis", 6379)] if not _answers(port)
+    ]
+    if services and not _required("PERSPECTIVES_REQUIRE_SERVICES"):
+        print(
+            f"\nNOTE: the tests marked 'services' are left out: {' and '.join(services)} not "
+            "answering on 127.0.0.1. They start app servers against a shared PostgreSQL and "
+            "Redis, as .ci/run does.\n",
+            flush=True,
+        )
+        left_out.append("services")
+    return ["-m", " and ".join(f"not {marker}" for marker in left_out)] if left_out else []
 
 
 def test(args):
@@ -96,7 +119,7 @@ def test(args):
     run(PYTHON, "manage.py", "check", "--fail-level", "WARNING", env=checks_env)
     run(PYTHON, "manage.py", "makemigrations", "--check", "--dry-run", env=checks_env)
     os.chdir(ROOT)
-    os.execv(str(PYTHON), [str(PYTHON), "-m", "pytest", *browser_test_options(), *args])
+    os.execv(str(PYTHON), [str(PYTHON), "-m", "pytest", *left_out_markers(), *args])
 
 
 def main():

@@ -295,8 +295,8 @@ COMMENTS_MAIL_IN_BACKGROUND = env_bool("COMMENTS_MAIL_IN_BACKGROUND", True)
 # Spam defences (comments/spam.py). A form sent sooner than this after it was served is refused:
 # people read before they send, scripts do not.
 COMMENTS_MIN_SECONDS = env_int("COMMENTS_MIN_SECONDS", 3)
-# An older form is refused, so a harvested one cannot be replayed for ever. Keep it far above
-# ARTICLE_PAGE_CACHE_SECONDS: a cached page carries the timestamp of when it was rendered.
+# An older form is refused, so a harvested one cannot be replayed for ever. (A page served from
+# the page cache gets a timestamp of its own: see comments.apps.)
 COMMENTS_MAX_AGE_SECONDS = env_int("COMMENTS_MAX_AGE_SECONDS", 2 * 24 * 60 * 60)
 # Comments one address may send per window (0 = no limit); more get a 429 page. Behind a proxy
 # set DJANGO_TRUSTED_PROXY_COUNT, or every reader shares the proxy's address and its limit.
