@@ -7,10 +7,9 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from blog.cache import expire_page_at
-from blog.models import Article
 
 from ..forms import CommentForm
-from ..models import OWN_VISIBLE_STATUSES, Comment
+from ..models import OWN_VISIBLE_STATUSES, Comment, ThreadSettings
 from ..moderation import DISABLED, OPEN, closes_at, thread_state
 from ..thread_html import render_thread
 from ..views import own_comment_ids
@@ -210,37 +209,44 @@ def moderation_summary(article):
     """Return the public moderation line ("42 perspectives received, 30 published, 9 declined
     as off-topic, 3 spam"), or "" when the article does not show it.
 
-    One query reads the article's own setting and counts its comments by status and reason.
-    It counts decided comments only, so it changes when a moderator acts, which refreshes the
-    cached page; spam caught on arrival shows once the page is next rendered. Erased and
-    withdrawn-but-answered comments keep their status and so their place in the counts.
+    The article's own setting is read first (one small query), so that an article that
+    does not show the line never counts its comments; one more query counts them by status
+    and reason. It counts decided comments only, so it changes when a moderator acts, which
+    refreshes the cached page. Erased and withdrawn-but-answered comments keep their status
+    and so their place in the counts.
     """
-    rows = list(
-        Article.objects.filter(pk=article.pk)
-        .order_by()
-        .values(
-            "comment_settings__is_summary_shown",
-            "comments__status",
-            "comments__rejection_reason__label",
-            "comments__rejection_reason__is_shown_to_author",
-        )
-        .annotate(count=Count("comments"))
+    shown = (
+        ThreadSettings.objects.filter(article=article)
+        .values_list("is_summary_shown", flat=True)
+        .first()
     )
-    shown = rows[0]["comment_settings__is_summary_shown"] if rows else None
     if shown is None:
         shown = settings.COMMENTS_SHOW_MODERATION_SUMMARY
+    if not shown:
+        return ""
+    rows = list(
+        Comment.objects.filter(article=article)
+        .exclude(status=Comment.Status.PENDING)
+        .order_by()
+        .values(
+            "status",
+            "rejection_reason__label",
+            "rejection_reason__is_shown_to_author",
+        )
+        .annotate(count=Count("id"))
+    )
     counts = {"approved": 0, "spam": 0}
     declined = {}
     for row in rows:
-        status, number = row["comments__status"], row["count"]
+        status, number = row["status"], row["count"]
         if status == Comment.Status.REJECTED:
-            public = row["comments__rejection_reason__is_shown_to_author"]
-            label = row["comments__rejection_reason__label"] if public else ""
+            public = row["rejection_reason__is_shown_to_author"]
+            label = row["rejection_reason__label"] if public else ""
             declined[label] = declined.get(label, 0) + number
         elif status in counts:
             counts[status] += number
     received = counts["approved"] + counts["spam"] + sum(declined.values())
-    if not shown or not received:
+    if not received:
         return ""
     parts = [
         _count(received, "perspective") + " received",

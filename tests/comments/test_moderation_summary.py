@@ -87,9 +87,15 @@ def test_an_article_overrides_the_site_default(decided, settings):
     assert summary_in(other) == "1 perspective received, 1 published."
 
 
-def test_one_query_whatever_the_comments(decided, django_assert_num_queries):
+def test_a_fixed_number_of_queries_whatever_the_comments(
+    decided, settings, django_assert_num_queries
+):
+    """One query for the article's setting; counting, only where the line is shown, one more."""
     with django_assert_num_queries(1):
-        moderation_summary(decided)
+        assert moderation_summary(decided) == ""
+    settings.COMMENTS_SHOW_MODERATION_SUMMARY = True
+    with django_assert_num_queries(2):
+        assert moderation_summary(decided)
 
 
 def test_closed_threads_keep_the_line_and_disabled_ones_show_nothing(decided, settings):
