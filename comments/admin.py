@@ -435,15 +435,20 @@ class CommentAdmin(admin.ModelAdmin):
             context["commenter_pending"] = queue_tools.pending_from_commenters([obj]).count()
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def approve_view(self, request, object_id):
-        """Approve one comment from its change page, then go back to the queue."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+    def _comment_to_change(self, request, object_id):
+        """Return the comment a change-page button acts on, refusing what may not change it."""
         comment = self.get_object(request, unquote(object_id))
         if comment is None:
             raise Http404("No such comment.")
         if not self.has_change_permission(request, comment):
             raise PermissionDenied
+        return comment
+
+    def approve_view(self, request, object_id):
+        """Approve one comment from its change page, then go back to the queue."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        comment = self._comment_to_change(request, object_id)
         Comment.objects.filter(pk=comment.pk).approve(
             request.user, source=ModerationDecision.Source.CHANGE_PAGE
         )
@@ -457,11 +462,7 @@ class CommentAdmin(admin.ModelAdmin):
         """Approve every pending comment from this comment's email address, then go back."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        comment = self.get_object(request, unquote(object_id))
-        if comment is None:
-            raise Http404("No such comment.")
-        if not self.has_change_permission(request, comment):
-            raise PermissionDenied
+        comment = self._comment_to_change(request, object_id)
         pending = queue_tools.pending_from_commenters([comment])
         approve = partial(CommentQuerySet.approve, source=ModerationDecision.Source.CHANGE_PAGE)
         self._moderate(request, pending, approve, "approved")
