@@ -102,12 +102,16 @@ def comment_thread(context, article):
     page = Paginator(shapes, settings.COMMENTS_PER_PAGE).get_page(request.GET.get("cpage"))
     count = sum(node.status == Comment.Status.APPROVED for node in _walk(shapes))
     on_page = [node.pk for node in _walk(page.object_list)]
-    comments = list(
-        Comment.objects.filter(pk__in=on_page)
-        .select_related("insight")
-        .only(*THREAD_FIELDS)
-        .order_by("created_at", "id")
-    ) if on_page else []
+    comments = (
+        list(
+            Comment.objects.filter(pk__in=on_page)
+            .select_related("insight")
+            .only(*THREAD_FIELDS)
+            .order_by("created_at", "id")
+        )
+        if on_page
+        else []
+    )
     roots = build_thread(comments)
 
     form = replying_to = None
@@ -125,11 +129,16 @@ def comment_thread(context, article):
     article_url = article.get_absolute_url()
     reply_depth_limit = settings.COMMENTS_MAX_DEPTH - 1
 
+    # The page's own parameters (its comment page) stay in every Reply link.
+    kept = request.GET.copy()
+    for name in ("insight", "replyto"):
+        kept.pop(name, None)
+    reply_prefix = (
+        f"{article_url}?{kept.urlencode()}&replyto=" if kept else f"{article_url}?replyto="
+    )
+
     def reply_link(comment):
-        query = request.GET.copy()
-        query.pop("insight", None)
-        query["replyto"] = comment.pk
-        return f"{article_url}?{query.urlencode()}#comment-form"
+        return f"{reply_prefix}{comment.pk}#comment-form"
 
     def can_reply(comment):
         return form is not None and comment.is_approved and comment.depth < reply_depth_limit
@@ -186,8 +195,7 @@ def insight_response_link(context, insight):
     if thread_state(article) != OPEN:
         return ""
     return format_html(
-        '<a class="insight__respond" href="{}?insight={}#comment-form">'
-        "Respond to this insight</a>",
+        '<a class="insight__respond" href="{}?insight={}#comment-form">Respond to this insight</a>',
         article.get_absolute_url(),
         insight.pk,
     )
