@@ -83,6 +83,15 @@ def is_cacheable_request(request):
     )
 
 
+def page_version(slug):
+    """Return the article's current page version, for fragment cache keys ("" if unreachable)."""
+    try:
+        return _current_version(slug)
+    except Exception:
+        logger.warning("Page cache unavailable; fragments of %s are rendered afresh", slug)
+        return ""
+
+
 def _current_version(slug):
     version_key = _version_key(slug)
     version = cache.get(version_key)

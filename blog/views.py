@@ -3,16 +3,17 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.db.models.functions import Coalesce, Lower
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.views.generic import DetailView, ListView
 
 from . import structured_data
-from .cache import cached_article_page
+from .cache import cached_article_page, page_version
 from .models import HIGHLIGHT_START, HIGHLIGHT_STOP, Article, Audience, Insight, Section, Tag
 
 SEARCH_MAX_LENGTH = 200
@@ -66,38 +67,66 @@ class TagDetailView(ArticleListView):
         return super().get_context_data(tag=self.tag, **kwargs)
 
 
-@method_decorator(cached_article_page, name="dispatch")
-class ArticleDetailView(PublishedArticleMixin, DetailView):
-    context_object_name = "article"
+class ArticlePageParts:
+    """The article page's parts other than its comments, loaded only when they are rendered.
 
-    def get_queryset(self):
+    The page keeps these parts in fragment caches keyed by the article's page version
+    (blog/cache.py), which every change to what they show replaces; on a hit none of the
+    queries below run.
+    """
+
+    def __init__(self, article, request):
+        self._article, self._request = article, request
+
+    @cached_property
+    def article(self):
+        """The article with its tags, sections, insights (with counts) and key points."""
         insights = Insight.objects.with_perspective_count()
         sections = Section.objects.prefetch_related(
             Prefetch("insights", queryset=insights), "key_points"
         )
-        return (
-            super()
-            .get_queryset()
-            .with_comment_count()
-            .prefetch_related("tags", Prefetch("sections", queryset=sections))
+        prefetch_related_objects([self._article], "tags", Prefetch("sections", queryset=sections))
+        return self._article
+
+    @cached_property
+    def share_figure(self):
+        return structured_data.first_figure(self.article)
+
+    @cached_property
+    def share_image_url(self):
+        figure = self.share_figure
+        return self._request.build_absolute_uri(figure.figure_image.url) if figure else None
+
+    @cached_property
+    def canonical_url(self):
+        return self._request.build_absolute_uri(self._article.get_absolute_url())
+
+    @cached_property
+    def json_ld(self):
+        counted = Article.objects.filter(pk=self._article.pk).with_comment_count()
+        comment_count = (
+            counted.values_list("comment_count", flat=True).first()
+            if ("comment_count" in counted.query.annotations)
+            else None
         )
+        data = structured_data.article_json_ld(
+            self.article,
+            url=self.canonical_url,
+            image_url=self.share_image_url,
+            comment_count=comment_count,
+        )
+        return structured_data.json_ld_script_text(data)
+
+
+@method_decorator(cached_article_page, name="dispatch")
+class ArticleDetailView(PublishedArticleMixin, DetailView):
+    context_object_name = "article"
 
     def get_context_data(self, **kwargs):
-        article = self.object
-        url = self.request.build_absolute_uri(article.get_absolute_url())
-        figure = structured_data.first_figure(article)
-        image_url = self.request.build_absolute_uri(figure.figure_image.url) if figure else None
-        data = structured_data.article_json_ld(
-            article,
-            url=url,
-            image_url=image_url,
-            comment_count=getattr(article, "comment_count", None),
-        )
         return super().get_context_data(
-            canonical_url=url,
-            share_figure=figure,
-            share_image_url=image_url,
-            article_json_ld=structured_data.json_ld_script_text(data),
+            parts=ArticlePageParts(self.object, self.request),
+            page_version=page_version(self.object.slug),
+            fragment_seconds=settings.ARTICLE_FRAGMENT_CACHE_SECONDS,
             **kwargs,
         )
 

@@ -126,7 +126,7 @@ def cache_from_url(url):
     """Map CACHE_URL to a CACHES entry: redis://host:port/db, locmem:// or dummy://."""
     if url.startswith(("redis://", "rediss://", "unix://")):
         return {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ForgivingRedisCache",
             "LOCATION": url,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "perspectives"),
         }
@@ -263,6 +263,9 @@ BLOG_ARTICLES_PER_PAGE = env_int("BLOG_ARTICLES_PER_PAGE", 10)
 # Anonymous readers get article pages from Django's cache for up to this long; any change to the
 # article or its comments invalidates them at once (blog/cache.py). 0 turns the cache off.
 ARTICLE_PAGE_CACHE_SECONDS = env_int("ARTICLE_PAGE_CACHE_SECONDS", 600)
+# The article's own parts (everything but the comment thread) are kept as fragments keyed by the
+# same version, so readers with a session, and pages past the page cache, skip rendering them.
+ARTICLE_FRAGMENT_CACHE_SECONDS = env_int("ARTICLE_FRAGMENT_CACHE_SECONDS", 600)
 # How long a shared cache in front of the site (nginx proxy_cache, a CDN) may keep a page.
 SHARED_CACHE_SECONDS = env_int("SHARED_CACHE_SECONDS", 30)
 

@@ -17,7 +17,7 @@ def test_json_log_lines_parse_and_carry_extras():
 
 
 def test_cache_url_selects_the_backend():
-    assert cache_from_url("redis://127.0.0.1:6379/1")["BACKEND"].endswith("RedisCache")
+    assert cache_from_url("redis://127.0.0.1:6379/1")["BACKEND"] == "config.cache.ForgivingRedisCache"
     assert cache_from_url("locmem://")["BACKEND"].endswith("LocMemCache")
     assert cache_from_url("dummy://")["BACKEND"].endswith("DummyCache")
 
@@ -29,3 +29,24 @@ def test_gunicorn_config_is_importable():
     config = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
     assert config["workers"] >= 1
     assert config["bind"]
+
+
+def test_with_redis_unreachable_pages_still_render(client, settings, db):
+    """A real Redis client pointed at a closed port: every cache call fails, no page does."""
+    from django.core.cache import caches
+
+    from tests.conftest import make_article
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ForgivingRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
+    assert caches["default"].__class__.__name__ == "ForgivingRedisCache"
+    article = make_article("Still readable")
+    for _ in range(2):
+        response = client.get(article.get_absolute_url())
+        assert response.status_code == 200
+        assert "Still readable" in response.content.decode()

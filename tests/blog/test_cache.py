@@ -1,3 +1,4 @@
+import re
 import time
 from datetime import timedelta
 
@@ -107,10 +108,37 @@ def test_staff_previews_are_never_stored(admin_client):
 
 def test_cache_can_be_turned_off(client, article, settings, django_assert_num_queries):
     settings.ARTICLE_PAGE_CACHE_SECONDS = 0
+    settings.ARTICLE_FRAGMENT_CACHE_SECONDS = 0
     client.get(article.get_absolute_url())
-    # article, tags, sections, insights, key points, comments, moderation summary
-    with django_assert_num_queries(7):
+    # article, tags, sections, insights, key points, comment count, thread shape, summary setting
+    with django_assert_num_queries(8):
         Client().get(article.get_absolute_url())
+
+
+def test_past_the_page_cache_the_article_parts_come_from_fragments(
+    client, article, settings, django_assert_num_queries
+):
+    """A reader the page cache cannot serve (a session, a form error) still skips the article's
+    own parts: only the article row and the comment thread are read."""
+    settings.ARTICLE_PAGE_CACHE_SECONDS = 0
+    first = client.get(article.get_absolute_url()).content.decode()
+    with django_assert_num_queries(3):
+        second = Client().get(article.get_absolute_url()).content.decode()
+    strip = lambda html: re.sub(r'value="[^"]*"', "", html)  # noqa: E731 - per-reader tokens
+    assert strip(second) == strip(first)
+
+
+def test_fragments_follow_every_change_at_once(client, article, settings):
+    settings.ARTICLE_PAGE_CACHE_SECONDS = 0
+    client.get(article.get_absolute_url())
+    insight = Insight.objects.get(section__article=article)
+    insight.action = "should read the fragment's new words."
+    insight.save()
+    html = Client().get(article.get_absolute_url()).content.decode()
+    assert "should read the fragment&#x27;s new words." in html
+    article.tags.add(Tag.objects.create(name="Fragments", slug="fragments"))
+    html = Client().get(article.get_absolute_url()).content.decode()
+    assert '>Fragments</a>' in html and '"keywords":["Fragments"]' in html
 
 
 def test_a_cached_form_times_the_reader_from_when_they_got_it(client, article):

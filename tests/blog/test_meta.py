@@ -127,5 +127,6 @@ def test_meta_tags_add_no_queries(client, settings):
     article.tags.add(Tag.objects.create(name="T", slug="t"))
     with CaptureQueriesContext(connection) as queries:
         client.get(article.get_absolute_url())
-    # article and author, tags, sections, insights, key points, and the comment thread's two
-    assert len(queries) == 7
+    # article and author, tags, sections, insights, key points, the JSON-LD comment count, and
+    # the comment thread's two
+    assert len(queries) == 8

@@ -95,8 +95,9 @@ def test_article_page_query_count_does_not_grow_with_sections(
 ):
     article = make_article(sections=sections, insights=3)
     article.tags.add(Tag.objects.create(name="T", slug="t"))
-    # article, tags, sections, insights, key points, comments, moderation summary
-    with django_assert_num_queries(7):
+    # article, tags, sections, insights, key points, comment count (JSON-LD), the thread's
+    # shape, the moderation summary's setting
+    with django_assert_num_queries(8):
         response = client.get(article.get_absolute_url())
     assert response.status_code == 200
 
