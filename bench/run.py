@@ -178,7 +178,7 @@ def _load_python(url, seconds, headers):
 # -- the site under test ---------------------------------------------------------------------
 
 
-def site_env(database_url, cache_seconds, cache_url, static_root):
+def site_env(database_url, cache_seconds, cache_url, static_root, fragment_seconds=600):
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -195,6 +195,7 @@ def site_env(database_url, cache_seconds, cache_url, static_root):
         "DATABASE_URL": database_url,
         "CACHE_URL": cache_url,
         "ARTICLE_PAGE_CACHE_SECONDS": str(cache_seconds),
+        "ARTICLE_FRAGMENT_CACHE_SECONDS": str(fragment_seconds),
         "DJANGO_STATIC_ROOT": str(static_root),
     }
 
@@ -384,7 +385,9 @@ def main():
         folder = Path(tmp)
         static_root = folder / "static"
         cached_env = site_env(database_url, 600, cache_url, static_root)
+        # "Page cache off" is what a reader with a session gets; "no cache" renders everything.
         uncached_env = site_env(database_url, 0, cache_url, static_root)
+        nothing_env = site_env(database_url, 0, cache_url, static_root, fragment_seconds=0)
         prepare_database(database_url, cached_env)
         slugs = seed(cached_env, sizes)
         print(
@@ -392,8 +395,7 @@ def main():
             f"cache {cache_url}, load generator {'wrk' if shutil.which('wrk') else 'python'}\n"
         )
         header = (
-            "| page | req/s | p50 ms | p99 ms | KB/resp | ratio |\n"
-            "|---|---:|---:|---:|---:|---:|"
+            "| page | req/s | p50 ms | p99 ms | KB/resp | ratio |\n|---|---:|---:|---:|---:|---:|"
         )
         lines, memory = [], []
         if cache_url.startswith("redis"):
@@ -412,6 +414,9 @@ def main():
                 memory += site.worker_peak_memory_mb()
             with gunicorn("config.wsgi", site_port, uncached_env) as site:
                 uncached = load(url, options.seconds)
+                memory += site.worker_peak_memory_mb()
+            with gunicorn("config.wsgi", site_port, nothing_env) as site:
+                no_cache = load(url, options.seconds)
                 memory += site.worker_peak_memory_mb()
             static_port = free_port()
             static_env = {**os.environ, "BENCH_STATIC_FILE": str(folder / f"page-{size}.html")}
@@ -438,8 +443,9 @@ def main():
                         )
                     )
             lines.append(row(f"article, cached, N={size}", cached, ceiling))
-            lines.append(row(f"article, uncached, N={size}", uncached, ceiling))
-            print("\n".join([header, *lines[-4:]]), flush=True)
+            lines.append(row(f"article, page cache off, N={size}", uncached, ceiling))
+            lines.append(row(f"article, no cache at all, N={size}", no_cache, ceiling))
+            print("\n".join([header, *lines[-5:]]), flush=True)
         print("\n" + "\n".join([header, *lines]))
         print(f"\nPeak memory per worker: {max(memory):.0f} MB (max of {len(memory)} workers)")
 

@@ -1,5 +1,6 @@
 from django import template
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.utils.html import format_html
@@ -71,13 +72,39 @@ def _insight_title(insight):
     return Truncator(f"{insight.audience} {insight.action}").words(12)
 
 
+def _thread_shape(article, own_ids, page_version):
+    """Return (id, parent id, status) of every comment the reader may see, oldest first.
+
+    The shape of the approved thread changes only with a new page version (every moderation
+    decision makes one), so it is kept under that version; a reader with comments of their own
+    awaiting moderation gets theirs read with it.
+    """
+    visible = Q(status=Comment.Status.APPROVED)
+    if own_ids:
+        visible |= Q(status__in=OWN_VISIBLE_STATUSES, pk__in=own_ids)
+    query = (
+        Comment.objects.filter(visible, article=article)
+        .order_by("created_at", "id")
+        .values_list("id", "parent_id", "status")
+    )
+    if own_ids or not page_version or not settings.ARTICLE_FRAGMENT_CACHE_SECONDS:
+        return list(query)
+    key = f"comment-thread-shape:{article.pk}:{page_version}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = list(query)
+        cache.set(key, rows, settings.ARTICLE_FRAGMENT_CACHE_SECONDS)
+    return rows
+
+
 @register.inclusion_tag("comments/_thread.html", takes_context=True)
 def comment_thread(context, article):
     """Render an article's comments, threaded and paginated, and the form to add one.
 
-    Two queries whatever the thread's size: the shape of every visible comment (ids, parents,
-    statuses), which places and counts them, then the full rows of the page's comments only.
-    The reader's own comments that wait for a moderator come with them, from their session.
+    At most two queries whatever the thread's size: the shape of every visible comment (ids,
+    parents, statuses), which places and counts them and is usually cached, then the full rows
+    of the page's comments only. The reader's own comments that wait for a moderator come
+    with them, from their session.
     """
     request = context["request"]
     state = thread_state(article)
@@ -88,16 +115,8 @@ def comment_thread(context, article):
         expire_page_at(request, closes_at(article))
 
     own_ids = own_comment_ids(request)
-    visible = Q(status=Comment.Status.APPROVED)
-    if own_ids:
-        visible |= Q(status__in=OWN_VISIBLE_STATUSES, pk__in=own_ids)
     shapes = build_thread(
-        [
-            Shape(*row)
-            for row in Comment.objects.filter(visible, article=article)
-            .order_by("created_at", "id")
-            .values_list("id", "parent_id", "status")
-        ]
+        [Shape(*row) for row in _thread_shape(article, own_ids, context.get("page_version"))]
     )
     page = Paginator(shapes, settings.COMMENTS_PER_PAGE).get_page(request.GET.get("cpage"))
     count = sum(node.status == Comment.Status.APPROVED for node in _walk(shapes))

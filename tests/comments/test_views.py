@@ -412,3 +412,16 @@ def test_approval_shows_on_the_next_anonymous_request(client, article, staff_use
     assert "Freshly approved." not in html_of(client, article)
     Comment.objects.pending().approve(staff_user)
     assert "Freshly approved." in html_of(Client(), article)
+
+
+def test_past_the_page_cache_a_decision_shows_on_the_next_request(client, article, settings):
+    """The thread's cached shape follows every moderation decision at once."""
+    from django.test import Client
+
+    settings.ARTICLE_PAGE_CACHE_SECONDS = 0
+    held = make_comment(article, "Waiting for a moderator.", status=Comment.Status.PENDING)
+    assert "Waiting for a moderator." not in client.get(article.get_absolute_url()).content.decode()
+    Comment.objects.filter(pk=held.pk).approve(None)
+    assert "Waiting for a moderator." in Client().get(article.get_absolute_url()).content.decode()
+    Comment.objects.filter(pk=held.pk).reject(None)
+    assert "Waiting for a moderator." not in Client().get(article.get_absolute_url()).content.decode()
