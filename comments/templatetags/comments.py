@@ -72,29 +72,41 @@ def _insight_title(insight):
     return Truncator(f"{insight.audience} {insight.action}").words(12)
 
 
-def _thread_shape(article, own_ids, page_version):
-    """Return (id, parent id, status) of every comment the reader may see, oldest first.
+def _thread_layout(article, own_ids, page_version):
+    """Return the thread's layout: top-level thread count, approved count, ids on each page.
 
-    The shape of the approved thread changes only with a new page version (every moderation
-    decision makes one), so it is kept under that version; a reader with comments of their own
-    awaiting moderation gets theirs read with it.
+    It is computed from the shape of every comment the reader may see (ids, parents,
+    statuses). The approved thread changes only with a new page version (every moderation
+    decision makes one), so its layout is kept under that version and a request does no work
+    in proportion to the thread's length; a reader with comments of their own awaiting
+    moderation gets a layout of their own.
     """
+    cacheable = not own_ids and page_version and settings.ARTICLE_FRAGMENT_CACHE_SECONDS
+    key = f"comment-thread-layout:{article.pk}:{settings.COMMENTS_PER_PAGE}:{page_version}"
+    if cacheable and (layout := cache.get(key)) is not None:
+        return layout
     visible = Q(status=Comment.Status.APPROVED)
     if own_ids:
         visible |= Q(status__in=OWN_VISIBLE_STATUSES, pk__in=own_ids)
-    query = (
+    rows = (
         Comment.objects.filter(visible, article=article)
         .order_by("created_at", "id")
         .values_list("id", "parent_id", "status")
     )
-    if own_ids or not page_version or not settings.ARTICLE_FRAGMENT_CACHE_SECONDS:
-        return list(query)
-    key = f"comment-thread-shape:{article.pk}:{page_version}"
-    rows = cache.get(key)
-    if rows is None:
-        rows = list(query)
-        cache.set(key, rows, settings.ARTICLE_FRAGMENT_CACHE_SECONDS)
-    return rows
+    threads = build_thread([Shape(*row) for row in rows])
+    per_page = settings.COMMENTS_PER_PAGE
+    layout = {
+        "threads": len(threads),
+        "count": sum(node.status == Comment.Status.APPROVED for node in _walk(threads)),
+        "pages": [
+            [node.pk for node in _walk(threads[start : start + per_page])]
+            for start in range(0, len(threads), per_page)
+        ]
+        or [[]],
+    }
+    if cacheable:
+        cache.set(key, layout, settings.ARTICLE_FRAGMENT_CACHE_SECONDS)
+    return layout
 
 
 @register.inclusion_tag("comments/_thread.html", takes_context=True)
@@ -115,12 +127,12 @@ def comment_thread(context, article):
         expire_page_at(request, closes_at(article))
 
     own_ids = own_comment_ids(request)
-    shapes = build_thread(
-        [Shape(*row) for row in _thread_shape(article, own_ids, context.get("page_version"))]
+    layout = _thread_layout(article, own_ids, context.get("page_version"))
+    page = Paginator(range(layout["threads"]), settings.COMMENTS_PER_PAGE).get_page(
+        request.GET.get("cpage")
     )
-    page = Paginator(shapes, settings.COMMENTS_PER_PAGE).get_page(request.GET.get("cpage"))
-    count = sum(node.status == Comment.Status.APPROVED for node in _walk(shapes))
-    on_page = [node.pk for node in _walk(page.object_list)]
+    count = layout["count"]
+    on_page = layout["pages"][page.number - 1]
     comments = (
         list(
             Comment.objects.filter(pk__in=on_page)
