@@ -5,7 +5,7 @@
     DATABASE_URL=postgres://…/perspectives_million python -m bench.million
 
 Each page is requested in-process through Django's test client as a superuser (the admin) or
-an anonymous reader with the page cache off (the article), five times after one warm-up; the
+an anonymous reader with every cache off (the article), five times after one warm-up; the
 median is reported, with the slowest SQL statement of each page and its EXPLAIN ANALYZE plan.
 """
 
@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DJANGO_DEBUG", "1")
+# Nothing cached: every figure below is the full work of its page.
 os.environ["ARTICLE_PAGE_CACHE_SECONDS"] = "0"
+os.environ["ARTICLE_FRAGMENT_CACHE_SECONDS"] = "0"
 
 import django  # noqa: E402
 
