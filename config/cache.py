@@ -1,9 +1,29 @@
 import logging
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger(__name__)
+
+
+class ReusedClientRedisCacheClient(RedisCacheClient):
+    """Keep one redis-py client per connection pool instead of building one per operation.
+
+    Django makes a new ``redis.Redis`` for every call, and building its table of response
+    callbacks took longer than the round trip of a cached page's GET. A client is thread-safe
+    (it borrows a connection from the pool per command), so one per pool is enough.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
 
 
 class ForgivingRedisCache(RedisCache):
@@ -13,6 +33,10 @@ class ForgivingRedisCache(RedisCache):
     decide their own policy for an outage), so Redis being down must never become a 500.
     Counters (incr, decr) still raise, for their callers to decide.
     """
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusedClientRedisCacheClient
 
     def _forgive(self, action, default, *args, **kwargs):
         try:
