@@ -13,6 +13,7 @@ measured side by side in one run.
 
 import argparse
 import http.client
+import json
 import os
 import re
 import shutil
@@ -218,13 +219,9 @@ def prepare_database(database_url, env):
     )
 
 
-def seed(env, sizes):
-    """Create one article per size with that many approved threaded comments; return slugs."""
-    code = (
-        "from bench.seed import seed_articles; import json; "
-        f"print(json.dumps(seed_articles({list(sizes)!r})))"
-    )
-    out = subprocess.run(
+def django_shell(env, code):
+    """Run code in `manage.py shell` with the site's environment; return what it printed."""
+    return subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT,
         env=env,
@@ -232,8 +229,15 @@ def seed(env, sizes):
         text=True,
         check=True,
     ).stdout
-    import json
 
+
+def seed(env, sizes):
+    """Create one article per size with that many approved threaded comments; return slugs."""
+    code = (
+        "from bench.seed import seed_articles; import json; "
+        f"print(json.dumps(seed_articles({list(sizes)!r})))"
+    )
+    out = django_shell(env, code)
     return {int(k): v for k, v in json.loads(out.strip().splitlines()[-1]).items()}
 
 
@@ -331,14 +335,7 @@ def post_comments(port, slug, seconds, env):
         f"qs = Comment.objects.filter(body__startswith='Benchmark perspective {run_id}-'); "
         "print(qs.count(), qs.values('body').distinct().count())"
     )
-    out = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    out = django_shell(env, code).split()
     stored, distinct = int(out[-2]), int(out[-1])
     return {
         "rate": counts["redirected"] / seconds,

@@ -14,7 +14,7 @@ from django.contrib.postgres.search import (
 )
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connections, models, transaction
-from django.db.models import Case, Count, F, FloatField, Q, Value, When
+from django.db.models import Case, F, FloatField, Q, Value, When
 from django.db.models.functions import Lower, Replace
 from django.urls import reverse
 from django.utils import timezone
@@ -54,6 +54,17 @@ class Tag(models.Model):
         return reverse("blog:tag-detail", kwargs={"slug": self.slug})
 
 
+def _with_approved_comment_count(queryset, name):
+    """Annotate name with the approved comments of each row, through the reverse relation
+    "comments" that the comments app adds; leave the queryset alone where there is none."""
+    try:
+        queryset.model._meta.get_field("comments")
+    except FieldDoesNotExist:
+        return queryset
+    approved = models.Count("comments", filter=models.Q(comments__status="approved"))
+    return queryset.annotate(**{name: approved})
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self):
         """Return the articles readers may see: published, and due by now."""
@@ -65,13 +76,7 @@ class ArticleQuerySet(models.QuerySet):
         The comments app owns that relation (Comment.article, related_name "comments") and blog
         never imports it; without the relation the articles come back without a count.
         """
-        try:
-            self.model._meta.get_field("comments")
-        except FieldDoesNotExist:
-            return self
-        return self.annotate(
-            comment_count=models.Count("comments", filter=models.Q(comments__status="approved"))
-        )
+        return _with_approved_comment_count(self, "comment_count")
 
     def search(self, text):
         """Return the articles matching text, best first, each annotated with its rank."""
@@ -417,13 +422,7 @@ class InsightQuerySet(models.QuerySet):
         The comments app owns that relation (Comment.insight, related_name "comments") and blog
         never imports it; without the relation the insights come back without a count.
         """
-        try:
-            self.model._meta.get_field("comments")
-        except FieldDoesNotExist:
-            return self
-        return self.annotate(
-            perspective_count=Count("comments", filter=Q(comments__status="approved"))
-        )
+        return _with_approved_comment_count(self, "perspective_count")
 
 
 class Insight(models.Model):
