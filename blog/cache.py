@@ -13,10 +13,14 @@ page is the same as everybody else's. The per-reader parts of a page, the CSRF t
 hidden field registered with ``refresh_field_on_serve`` (the comment form's signed timestamp),
 are stored as placeholders and filled in for each reader on the way out.
 
+A stored page is served by ArticlePageCacheMiddleware, or, when the same worker served it
+before, by ArticlePageFastPath (blog/fast_path.py) at the WSGI layer, after the same version check.
+
 The cache is an accelerator, never a dependency: if it cannot be reached, pages are rendered as
 if nothing were cached, and the failure is logged.
 """
 
+import functools
 import hashlib
 import logging
 import re
@@ -37,6 +41,8 @@ from django.utils.html import escape
 from django.utils.http import http_date, quote_etag
 
 CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
+# Where a served stored page is left in the request's WSGI environ, for ArticlePageFastPath.
+SERVED_PAGE_ENVIRON_KEY = "blog.cache.served_page"
 _CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _fresh_fields = {}
 logger = logging.getLogger(__name__)
@@ -49,17 +55,19 @@ def refresh_field_on_serve(name, refresh):
 
 def _fresh_placeholder(name):
     return f"__fresh_field_{name}__"
+
+
 _EXPIRES_AT = "_page_cache_expires_at"
 
 
-def _version_key(slug):
+def version_key(slug):
     return f"article-page-version:{slug}"
 
 
 def bump_article(*slugs):
     """Invalidate every cached page of these articles."""
     try:
-        cache.set_many({_version_key(slug): uuid.uuid4().hex for slug in slugs}, timeout=None)
+        cache.set_many({version_key(slug): uuid.uuid4().hex for slug in slugs}, timeout=None)
     except Exception:
         # Unreachable, so nothing stale can be served from it either; but a cache that comes
         # back with its old contents would serve them until they expire. Say so loudly.
@@ -93,32 +101,41 @@ def page_version(slug):
 
 
 def _current_version(slug):
-    version_key = _version_key(slug)
-    version = cache.get(version_key)
+    key = version_key(slug)
+    version = cache.get(key)
     if version is None:
-        cache.add(version_key, uuid.uuid4().hex, timeout=None)
-        version = cache.get(version_key)
+        cache.add(key, uuid.uuid4().hex, timeout=None)
+        version = cache.get(key)
     return version
 
 
 # Raised whenever the stored page's format changes, so a deploy never reads an old one.
-STORED_PAGE_FORMAT = 2
+STORED_PAGE_FORMAT = 3
+
+
+def page_key(slug, comment_page=""):
+    return f"article-page:{STORED_PAGE_FORMAT}:{slug}:{comment_page}"
 
 
 def _page_key(slug, request):
-    return f"article-page:{STORED_PAGE_FORMAT}:{slug}:{request.GET.get('cpage', '')}"
+    return page_key(slug, request.GET.get("cpage", ""))
+
+
+def is_current(stored, version):
+    """Say whether a stored page is the one to serve now, given the article's current version."""
+    return stored["version"] == version and timezone.now().timestamp() < stored["expires_at"]
 
 
 def find_cached_page(request, slug):
     """Return the stored page for this request if it is current, else None (one cache trip)."""
-    version_key, page_key = _version_key(slug), _page_key(slug, request)
+    version_at, page_at = version_key(slug), _page_key(slug, request)
     try:
-        found = cache.get_many([version_key, page_key])
+        found = cache.get_many([version_at, page_at])
     except Exception:
         logger.warning("Page cache unavailable; rendering %s afresh", request.path, exc_info=True)
         return None
-    stored = found.get(page_key)
-    if stored is not None and stored["version"] == found.get(version_key):
+    stored = found.get(page_at)
+    if stored is not None and is_current(stored, found.get(version_at)):
         return stored
     return None
 
@@ -157,7 +174,7 @@ def cached_article_page(view):
     return wrapper
 
 
-def _store(request, response, page_key, version):
+def _store(request, response, key, version):
     body = response.content.decode(response.charset)
     # Every form on the page carries the same masked token; swap it for the placeholder.
     for token in set(_CSRF_FIELD.findall(body)):
@@ -180,13 +197,14 @@ def _store(request, response, page_key, version):
         "content_type": response["Content-Type"],
         "etag": quote_etag(hashlib.sha256(body.encode()).hexdigest()[:32]),
         "last_modified": http_date(now.timestamp()),
+        "expires_at": expires_at.timestamp(),
     }
     timeout = max(0, int((expires_at - now).total_seconds()))
     if timeout and version is not None:
         try:
-            cache.set(page_key, stored, timeout=timeout)
+            cache.set(key, stored, timeout=timeout)
         except Exception:
-            logger.warning("Page cache unavailable; could not store %s", page_key)
+            logger.warning("Page cache unavailable; could not store %s", key)
     return stored
 
 
@@ -200,23 +218,27 @@ def _cut(body, fresh):
     }
 
 
+def page_body(stored, csrf_token):
+    """Return a stored page's bytes for one reader: their CSRF token, fresh hidden fields."""
+    values = {CSRF_PLACEHOLDER: csrf_token.encode()}
+    for name, value in stored["fresh"].items():
+        values[_fresh_placeholder(name)] = escape(_fresh_fields[name](value)).encode()
+    parts = [stored["segments"][0]]
+    for slot, segment in zip(stored["slots"], stored["segments"][1:], strict=True):
+        parts += [values[slot], segment]
+    return b"".join(parts)
+
+
 def serve_cached_page(request, stored):
     if request.headers.get("If-None-Match") == stored["etag"]:
         response = HttpResponseNotModified()
     else:
-        values = {CSRF_PLACEHOLDER: get_token(request).encode()}
-        for name, value in stored["fresh"].items():
-            values[_fresh_placeholder(name)] = escape(_fresh_fields[name](value)).encode()
-        parts = [stored["segments"][0]]
-        for slot, segment in zip(stored["slots"], stored["segments"][1:], strict=True):
-            parts += [values[slot], segment]
-        body = b"".join(parts)
+        body = page_body(stored, get_token(request))
         response = HttpResponse(body, content_type=stored["content_type"])
+        request.META[SERVED_PAGE_ENVIRON_KEY] = stored
     response["ETag"] = stored["etag"]
     response["Last-Modified"] = stored["last_modified"]
-    patch_cache_control(
-        response, public=True, max_age=0, s_maxage=settings.SHARED_CACHE_SECONDS
-    )
+    patch_cache_control(response, public=True, max_age=0, s_maxage=settings.SHARED_CACHE_SECONDS)
     patch_vary_headers(response, ["Cookie"])
     return response
 
@@ -236,21 +258,25 @@ class ArticlePageCacheMiddleware:
 
     def __call__(self, request):
         if settings.ARTICLE_PAGE_CACHE_SECONDS and is_cacheable_request(request):
-            slug = self._article_slug(request.path_info)
+            slug = article_slug(request.path_info)
             stored = slug and find_cached_page(request, slug)
             if stored:
+                # CommonMiddleware, which refuses a host not in ALLOWED_HOSTS, is not reached.
+                request.get_host()
                 self.csrf.process_request(request)
                 response = serve_cached_page(request, stored)
                 self.csrf.process_response(request, response)
                 return self.frame_options.process_response(request, response)
         return self.get_response(request)
 
-    @staticmethod
-    def _article_slug(path):
-        try:
-            match = resolve(path)
-        except Resolver404:
-            return None
-        if match.view_name == "blog:article-detail":
-            return match.kwargs["slug"]
+
+@functools.lru_cache(maxsize=4096)
+def article_slug(path):
+    """Return the slug when path is an article page's, else None (URLs are fixed at start)."""
+    try:
+        match = resolve(path)
+    except Resolver404:
         return None
+    if match.view_name == "blog:article-detail":
+        return match.kwargs["slug"]
+    return None

@@ -178,3 +178,10 @@ def test_an_unreachable_cache_renders_pages_instead_of_failing(client, article, 
     article.title = "Edited while the cache is down"
     article.save()
     assert "Edited while the cache is down" in Client().get(article.get_absolute_url()).content.decode()
+
+
+def test_a_cached_page_is_not_served_to_an_unknown_host(client, article, settings):
+    settings.ALLOWED_HOSTS = ["testserver"]
+    client.get(article.get_absolute_url())
+    response = Client().get(article.get_absolute_url(), headers={"host": "attacker.example"})
+    assert response.status_code == 400
