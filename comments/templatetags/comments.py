@@ -12,25 +12,12 @@ from blog.cache import expire_page_at
 from ..forms import CommentForm
 from ..models import OWN_VISIBLE_STATUSES, Comment, ThreadSettings
 from ..moderation import DISABLED, OPEN, closes_at, thread_state
-from ..thread_html import render_thread
+from ..thread_html import ThreadComment, WidgetRenderer, render_thread
 from ..views import own_comment_ids
 
 register = template.Library()
 
-# Only what comments/thread_html.py reads: any other field would cost a query per comment.
-THREAD_FIELDS = [
-    "id",
-    "parent",
-    "insight",
-    "insight__audience",
-    "insight__action",
-    "depth",
-    "author_name",
-    "author_url",
-    "body_html",
-    "status",
-    "created_at",
-]
+WIDGET_RENDERER = WidgetRenderer()
 
 
 class Shape:
@@ -68,21 +55,30 @@ def _walk(threads):
         stack.extend(node.children)
 
 
-def _insight_title(insight):
-    return Truncator(f"{insight.audience} {insight.action}").words(12)
+def _insight_titles(comments):
+    """Map the ids of the insights these comments answer to the text shown as "On: …"."""
+    titles = {}
+    for comment in comments:
+        if comment.insight_id and comment.insight_id not in titles:
+            text = f"{comment.insight_audience} {comment.insight_action}"
+            titles[comment.insight_id] = Truncator(text).words(12)
+    return titles
 
 
 def _thread_layout(article, own_ids, page_version):
-    """Return the thread's layout: top-level thread count, approved count, ids on each page.
+    """Return the thread's layout: top-level thread count, approved count, ids on each page,
+    and the moderation summary line.
 
     It is computed from the shape of every comment the reader may see (ids, parents,
-    statuses). The approved thread changes only with a new page version (every moderation
-    decision makes one), so its layout is kept under that version and a request does no work
-    in proportion to the thread's length; a reader with comments of their own awaiting
-    moderation gets a layout of their own.
+    statuses). The approved thread and the summary change only with a new page version
+    (every moderation decision and every change to the thread's settings makes one), so the
+    layout is kept under that version and a request does no work in proportion to the
+    thread's length; a reader with comments of their own awaiting moderation gets a layout of
+    their own.
     """
     cacheable = not own_ids and page_version and settings.ARTICLE_FRAGMENT_CACHE_SECONDS
-    key = f"comment-thread-layout:{article.pk}:{settings.COMMENTS_PER_PAGE}:{page_version}"
+    # "v2": layouts stored before the summary was part of them must not be read.
+    key = f"comment-thread-layout:v2:{article.pk}:{settings.COMMENTS_PER_PAGE}:{page_version}"
     if cacheable and (layout := cache.get(key)) is not None:
         return layout
     visible = Q(status=Comment.Status.APPROVED)
@@ -103,6 +99,7 @@ def _thread_layout(article, own_ids, page_version):
             for start in range(0, len(threads), per_page)
         ]
         or [[]],
+        "summary": moderation_summary(article),
     }
     if cacheable:
         cache.set(key, layout, settings.ARTICLE_FRAGMENT_CACHE_SECONDS)
@@ -113,10 +110,10 @@ def _thread_layout(article, own_ids, page_version):
 def comment_thread(context, article):
     """Render an article's comments, threaded and paginated, and the form to add one.
 
-    At most two queries whatever the thread's size: the shape of every visible comment (ids,
-    parents, statuses), which places and counts them and is usually cached, then the full rows
-    of the page's comments only. The reader's own comments that wait for a moderator come
-    with them, from their session.
+    A fixed number of queries whatever the thread's size: the shape of every visible comment
+    (ids, parents, statuses), which places and counts them, and the moderation summary, both
+    usually cached; then the rows of the page's comments only. The reader's own comments that
+    wait for a moderator come with them, from their session.
     """
     request = context["request"]
     state = thread_state(article)
@@ -133,16 +130,14 @@ def comment_thread(context, article):
     )
     count = layout["count"]
     on_page = layout["pages"][page.number - 1]
-    comments = (
-        list(
-            Comment.objects.filter(pk__in=on_page)
-            .select_related("insight")
-            .only(*THREAD_FIELDS)
-            .order_by("created_at", "id")
-        )
+    rows = (
+        Comment.objects.filter(pk__in=on_page)
+        .order_by("created_at", "id")
+        .values_list(*ThreadComment.COLUMNS)
         if on_page
         else []
     )
+    comments = [ThreadComment(*row) for row in rows]
     roots = build_thread(comments)
 
     form = replying_to = None
@@ -153,7 +148,7 @@ def comment_thread(context, article):
             initial = _initial(request, replying_to)
             if insight_id := request.GET.get("insight", ""):
                 initial["insight"] = insight_id
-            form = CommentForm(article=article, initial=initial)
+            form = CommentForm(article=article, initial=initial, renderer=WIDGET_RENDERER)
         else:
             replying_to = _reply_target(comments, form["parent"].value())
 
@@ -164,17 +159,11 @@ def comment_thread(context, article):
     kept = request.GET.copy()
     for name in ("insight", "replyto"):
         kept.pop(name, None)
-    reply_prefix = (
-        f"{article_url}?{kept.urlencode()}&replyto=" if kept else f"{article_url}?replyto="
-    )
-
-    def reply_link(comment):
-        return f"{reply_prefix}{comment.pk}#comment-form"
-
-    def can_reply(comment):
-        return form is not None and comment.is_approved and comment.depth < reply_depth_limit
-
-    insight_titles = {c.insight_id: _insight_title(c.insight) for c in comments if c.insight_id}
+    reply_url = None
+    if form is not None:
+        reply_url = (
+            f"{article_url}?{kept.urlencode()}&replyto=" if kept else f"{article_url}?replyto="
+        )
     return {
         "article": article,
         # Links are made absolute so that they also work on the page the POST re-renders.
@@ -184,7 +173,10 @@ def comment_thread(context, article):
         "page": page,
         "thread_html": mark_safe(  # noqa: S308 - built from escaped parts, see thread_html
             render_thread(
-                roots, reply_link=reply_link, can_reply=can_reply, insight_titles=insight_titles
+                roots,
+                insight_titles=_insight_titles(comments),
+                reply_url=reply_url,
+                reply_depth_limit=reply_depth_limit,
             )
         ),
         "form": form,
@@ -192,7 +184,7 @@ def comment_thread(context, article):
         "responding_to": _responding_to(form),
         "request": request,
         "keep_ip_days": settings.COMMENTS_KEEP_IP_DAYS,
-        "moderation_summary": moderation_summary(article),
+        "moderation_summary": layout["summary"],
     }
 
 

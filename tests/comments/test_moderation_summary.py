@@ -133,3 +133,17 @@ def test_a_moderation_decision_refreshes_the_cached_line(decided, settings, staf
     assert summary_in(decided).startswith("42 perspectives received, 30 published")
     Comment.objects.pending().filter(article=decided).approve(staff_user)
     assert summary_in(decided).startswith("46 perspectives received, 34 published")
+
+
+def test_past_the_page_cache_the_line_kept_with_the_layout_follows_every_change(
+    decided, settings, staff_user
+):
+    """Without the page cache the line is stored with the thread's layout, under the page
+    version: a moderation decision and the article's own setting both replace it at once."""
+    settings.ARTICLE_PAGE_CACHE_SECONDS = 0
+    settings.COMMENTS_SHOW_MODERATION_SUMMARY = True
+    assert summary_in(decided).startswith("42 perspectives received, 30 published")
+    Comment.objects.pending().filter(article=decided).approve(staff_user)
+    assert summary_in(decided).startswith("46 perspectives received, 34 published")
+    ThreadSettings.objects.create(article=decided, is_summary_shown=False)
+    assert summary_in(decided) is None
