@@ -1,5 +1,6 @@
 import re
 import unicodedata
+from functools import partial
 
 from django import forms
 from django.conf import settings
@@ -135,7 +136,8 @@ class CommentForm(forms.ModelForm):
     def __init__(self, *args, article, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.article = article
-        self.fields["timestamp"].initial = sign_timestamp(article.pk)
+        # Signed only when an unbound form is rendered; a bound one shows what was posted.
+        self.fields["timestamp"].initial = partial(sign_timestamp, article.pk)
         self.fields["parent"].queryset = Comment.objects.approved().filter(article=article)
         self.fields["parent"].error_messages["invalid_choice"] = (
             "You can only reply to a published comment on this article."
@@ -189,8 +191,8 @@ class CommentForm(forms.ModelForm):
             self.data[self.add_prefix("timestamp")] = sign_timestamp(article_id)
             raise ValidationError(problem, code="timestamp")
         email, body = cleaned_data.get("author_email"), cleaned_data.get("body")
-        if email and body and (earlier := find_duplicate(article_id, email, body)):
-            raise ValidationError(duplicate_message(earlier), code="duplicate")
+        if email and body and (duplicate := find_duplicate(article_id, email, body)):
+            raise ValidationError(duplicate_message(duplicate), code="duplicate")
         return cleaned_data
 
 

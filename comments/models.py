@@ -239,7 +239,7 @@ class Comment(models.Model):
 
     def save(self, *args, **kwargs):
         self.depth = self.parent.depth + 1 if self.parent_id else 0
-        self.body_html = render_comment(self.body)
+        self.body_html = self.rendered_body()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -258,6 +258,14 @@ class Comment(models.Model):
             errors["insight"] = "The insight must belong to this comment’s article."
         if errors:
             raise ValidationError(errors)
+
+    def rendered_body(self):
+        """Return the sanitised HTML of the body as it is now, rendered once per text."""
+        # The spam checks count links in the rendering that save() then stores.
+        cached = getattr(self, "_rendered_body", None)
+        if cached is None or cached[0] != self.body:
+            cached = self._rendered_body = (self.body, render_comment(self.body))
+        return cached[1]
 
     @property
     def excerpt(self):

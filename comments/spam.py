@@ -97,15 +97,21 @@ _LINK = re.compile(r"<a\s", re.IGNORECASE)
 _ADDRESS = re.compile(r"\bhttps?://|\bwww\.", re.IGNORECASE)
 
 
-def count_links(text):
-    """Return how many links a comment body carries, linked or written out."""
-    return max(len(_LINK.findall(render_comment(text))), len(_ADDRESS.findall(text)))
+def count_links(text, html=None):
+    """Return how many links a comment body carries, linked or written out.
+
+    ``html`` is the text already rendered by ``render_comment``, when the caller has it.
+    """
+    if html is None:
+        html = render_comment(text)
+    return max(len(_LINK.findall(html)), len(_ADDRESS.findall(text)))
 
 
 @rules_only
 def check_link_count(comment, request, rules):
     """Hold a comment whose text has more links than the rules allow."""
-    links = count_links(comment.body)
+    # The comment keeps this rendering for its body_html, so a post renders its text once.
+    links = count_links(comment.body, comment.rendered_body())
     if links > rules.max_links:
         noun = "link" if links == 1 else "links"
         return Verdict(
@@ -239,17 +245,22 @@ def timestamp_problem(token, article_id, now=None):
 
 
 def find_duplicate(article_id, email, body):
-    """Return an earlier comment with this text from this address on this article, or None."""
+    """Return the status of an earlier comment with this text from this address on this
+    article, or None if there is none."""
+    # Only the status decides the message, and a post runs this twice: fetch nothing more.
     return (
         Comment.objects.by_email(email)
         .filter(article_id=article_id, body=body, status__in=DUPLICATE_STATUSES)
-        .order_by()
+        .order_by("pk")
+        .values_list("status", flat=True)
         .first()
     )
 
 
-def duplicate_message(earlier):
-    return ALREADY_PUBLISHED if earlier.is_approved else ALREADY_SENT
+def duplicate_message(earlier_status):
+    if earlier_status == Comment.Status.APPROVED:
+        return ALREADY_PUBLISHED
+    return ALREADY_SENT
 
 
 def _rate_key(address, now):
@@ -292,8 +303,9 @@ def count_post(address, now=None):
     key = _rate_key(address, time.time() if now is None else now)
     backend = caches["default"]
     try:
-        backend.add(key, 0, timeout=settings.COMMENTS_RATE_WINDOW_SECONDS)
-        backend.incr(key)
+        # Most addresses post once a window: creating the counter at 1 is then the only trip.
+        if not backend.add(key, 1, timeout=settings.COMMENTS_RATE_WINDOW_SECONDS):
+            backend.incr(key)
     except ValueError:
         pass  # The key expired between add and incr: the window it counted for is over.
     except Exception:

@@ -75,8 +75,15 @@ def _with_private_link(request, comment, own_ids, text):
     address into the form does not show that it is yours (comments/links.py). The message
     is per reader; the cached article page never holds it.
     """
-    mine = Comment.objects.by_email(comment.author_email).filter(pk__in=own_ids)
-    link = commenter_link(comment.author_email, mine.values_list("pk", flat=True))
+    mine = [comment.pk]
+    # The new comment has this address by definition; only earlier ones need looking up.
+    if earlier := [pk for pk in own_ids if pk != comment.pk]:
+        mine += (
+            Comment.objects.by_email(comment.author_email)
+            .filter(pk__in=earlier)
+            .values_list("pk", flat=True)
+        )
+    link = commenter_link(comment.author_email, mine)
     url = request.build_absolute_uri(link.url())
     return format_html(
         '{} Keep this private link to see, edit or withdraw your comment: <a href="{}">{}</a>',
@@ -92,7 +99,9 @@ def post_comment(request, slug):
 
     The spam defences run in the order comments/spam.py describes.
     """
-    article = get_object_or_404(Article.objects.published(), slug=slug)
+    article = get_object_or_404(
+        Article.objects.published().defer(*Article.SEARCH_FIELDS), slug=slug
+    )
     state = thread_state(article)
     if state != OPEN:
         context = {"article": article, "state": state}
@@ -123,8 +132,8 @@ def post_comment(request, slug):
     with transaction.atomic():
         # Posts to one article wait for each other here, so that a double click stores one row.
         Article.objects.select_for_update().only("pk").get(pk=article.pk)
-        earlier = find_duplicate(article.pk, comment.author_email, comment.body)
-        if earlier is None:
+        duplicate = find_duplicate(article.pk, comment.author_email, comment.body)
+        if duplicate is None:
             comment.save()
             ModerationDecision.objects.create(
                 comment=comment,
@@ -140,8 +149,8 @@ def post_comment(request, slug):
                     reverse("admin:comments_comment_change", args=[comment.pk])
                 )
                 transaction.on_commit(partial(notify_moderators, comment, admin_url))
-    if earlier is not None:
-        form.add_error(None, duplicate_message(earlier))
+    if duplicate is not None:
+        form.add_error(None, duplicate_message(duplicate))
         return _article_page_with_errors(request, article, form)
     count_post(address)
 

@@ -279,8 +279,22 @@ def test_staff_without_the_moderators_group_cannot_moderate(client, django_user_
 )
 def test_whole_addresses_are_looked_up_exactly(moderator_client, article, term, expected):
     """An email or IP address is matched whole (through its index), not as a substring."""
-    held(article, "One.", 1, author_name="Aiko", author_email="casino@example.org", ip_address="203.0.113.9")
-    held(article, "Two.", 2, author_name="Ken", author_email="xcasino@example.org", ip_address="2001:db8::1")
+    held(
+        article,
+        "One.",
+        1,
+        author_name="Aiko",
+        author_email="casino@example.org",
+        ip_address="203.0.113.9",
+    )
+    held(
+        article,
+        "Two.",
+        2,
+        author_name="Ken",
+        author_email="xcasino@example.org",
+        ip_address="2001:db8::1",
+    )
     held(article, "Three.", 3, author_name="Mia", ip_address="203.0.113.99")
     results = queue(moderator_client, q=term, status="all").context["cl"].result_list
     assert [c.author_name for c in results] == expected

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from comments.links import commenter_link
+from comments.links import commenter_link, read_commenter_link
 from comments.models import Comment, ModerationDecision, RejectionReason
 from comments.privacy import WITHDRAWN_BODY, WITHDRAWN_NAME
 from tests.conftest import comment_form_data, forge_token, make_article, make_comment
@@ -84,6 +84,24 @@ def test_the_link_shown_after_posting_opens_only_this_browsers_comments(client, 
         "Diplomacy deserves a line in the budget too."
     ]
     assert "address_confirmed_at" not in export
+
+
+def test_each_notice_links_this_browsers_comments_written_with_that_address(client, article):
+    """The comment just posted is in its own link; earlier ones only under the same address."""
+
+    def ids_in_the_notice(response):
+        link = PRIVATE_LINK.search(client.get(response["Location"]).content.decode())[1]
+        return read_commenter_link(link.split("/comments/me/")[1].strip("/")).comment_ids
+
+    first = ids_in_the_notice(post(client, article, body="First."))
+    second = ids_in_the_notice(
+        post(client, article, body="Second.", author_email="AIKO@example.org")
+    )
+    third = ids_in_the_notice(post(client, article, body="Third.", author_email="ken@example.org"))
+    pks = dict(Comment.objects.values_list("body", "pk"))
+    assert first == (pks["First."],)
+    assert second == (pks["First."], pks["Second."])
+    assert third == (pks["Third."],)
 
 
 def test_the_mailed_link_opens_every_comment_of_the_address_ignoring_case(client, article):

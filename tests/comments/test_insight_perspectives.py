@@ -22,7 +22,9 @@ def test_each_insight_offers_a_response_link_while_comments_are_open(client, art
     Article.objects.filter(pk=article.pk).update(discussion=Article.Discussion.CLOSED)
     article.refresh_from_db()
     article.save()  # drops the cached page, as an editor's change would
-    assert "Respond to this insight" not in Client().get(article.get_absolute_url()).content.decode()
+    assert (
+        "Respond to this insight" not in Client().get(article.get_absolute_url()).content.decode()
+    )
 
 
 def test_the_link_opens_the_form_bound_to_the_insight_without_javascript(client, article, insight):
@@ -69,4 +71,7 @@ def test_names_are_escaped_and_only_web_addresses_are_linked(client, article):
     html = client.get(article.get_absolute_url()).content.decode()
     assert "<bdi>&lt;b&gt;Bold&lt;/b&gt;</bdi>" in html
     assert "javascript:alert" not in html
-    assert '<a href="https://example.org/me" rel="nofollow ugc noopener"><bdi>Site owner</bdi></a>' in html
+    assert (
+        '<a href="https://example.org/me" rel="nofollow ugc noopener"><bdi>Site owner</bdi></a>'
+        in html
+    )

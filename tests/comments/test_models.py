@@ -17,6 +17,15 @@ def test_body_is_rendered_and_sanitised_at_save(article):
     assert "<h1" not in comment.body_html and "<img" not in comment.body_html
 
 
+def test_the_stored_html_follows_the_body_as_saved(article):
+    comment = make_comment(article, "First *draft*.", status=Comment.Status.PENDING)
+    assert comment.rendered_body() == "<p>First <em>draft</em>.</p>"
+    comment.body = "Second thoughts."
+    comment.save()
+    comment.refresh_from_db()
+    assert comment.body_html == "<p>Second thoughts.</p>"
+
+
 def test_depth_follows_the_parent(comment):
     reply = make_comment(comment.article, parent=comment)
     assert (comment.depth, reply.depth) == (0, 1)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from django.core import signing
+from django.core.cache import caches
 from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -210,6 +211,21 @@ def test_a_limit_of_zero_turns_it_off(client, article, settings):
     settings.COMMENTS_RATE_LIMIT = 0
     for number in range(8):
         assert post(client, article, body=f"Perspective {number}.").status_code == 302
+
+
+def test_an_addresss_first_post_in_a_window_is_one_cache_write(limit, monkeypatch):
+    """Most readers post once: the counter is created at 1, with no increment after it."""
+
+    def no_increment(*args, **kwargs):
+        pytest.fail("the first post of a window incremented its counter")
+
+    monkeypatch.setattr(caches["default"], "incr", no_increment)
+    spam.count_post("198.51.100.20")
+    monkeypatch.undo()
+    assert spam.rate_limit_wait("198.51.100.20") is None
+    spam.count_post("198.51.100.20")
+    spam.count_post("198.51.100.20")
+    assert spam.rate_limit_wait("198.51.100.20") is not None
 
 
 class UnreachableCache:

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from blog.models import Article, Insight
+from comments import models, spam
 from comments.models import Comment
 from tests.conftest import comment_form_data, make_article, make_comment
 
@@ -179,6 +180,31 @@ def test_another_browser_with_its_own_session_does_not_see_my_pending_comment(cl
     html = html_of(neighbour, article)
     assert "The neighbour's own words." in html
     assert VALID["body"] not in html
+
+
+def test_a_first_post_takes_a_fixed_number_of_queries(client, article, django_assert_num_queries):
+    """The article; the duplicate check before any rule runs; the rules; in one transaction,
+    the article's lock, the duplicate check again, the comment and its audit row; the page to
+    land on; the new session (its key checked, then inserted in a transaction of its own). A
+    browser's first post has no earlier comments to look up."""
+    with django_assert_num_queries(14):
+        assert post(client, article).status_code == 302
+
+
+def test_a_post_renders_its_text_once(client, article, monkeypatch):
+    """The link count and the stored body_html share one rendering of the text."""
+    rendered = []
+    real = models.render_comment
+
+    def render(text):
+        rendered.append(text)
+        return real(text)
+
+    for module in (models, spam):
+        monkeypatch.setattr(module, "render_comment", render)
+    assert post(client, article).status_code == 302
+    assert rendered == [VALID["body"]]
+    assert Comment.objects.get().body_html == real(VALID["body"])
 
 
 def test_redirect_lands_on_the_page_of_a_new_thread(client, article, settings):
@@ -424,4 +450,6 @@ def test_past_the_page_cache_a_decision_shows_on_the_next_request(client, articl
     Comment.objects.filter(pk=held.pk).approve(None)
     assert "Waiting for a moderator." in Client().get(article.get_absolute_url()).content.decode()
     Comment.objects.filter(pk=held.pk).reject(None)
-    assert "Waiting for a moderator." not in Client().get(article.get_absolute_url()).content.decode()
+    assert (
+        "Waiting for a moderator." not in Client().get(article.get_absolute_url()).content.decode()
+    )
