@@ -395,13 +395,18 @@ def main():
             "| page | req/s | p50 ms | p99 ms | KB/resp | ratio |\n|---|---:|---:|---:|---:|---:|"
         )
         lines, memory = [], []
-        if cache_url.startswith("redis"):
-            subprocess.run(
-                [sys.executable, "-c", "import redis; redis.Redis(db=7).flushdb()"], check=False
-            )
+
+        def empty_cache():
+            # Each row starts cold: no row may read pages or fragments another row stored.
+            if cache_url.startswith("redis"):
+                import redis
+
+                redis.Redis(db=7).flushdb()
+
         site_port = free_port()
         for size in sizes:
             url = f"http://127.0.0.1:{site_port}/articles/{slugs[size]}/"
+            empty_cache()
             with gunicorn("config.wsgi", site_port, cached_env) as site:
                 page = http.client.HTTPConnection("127.0.0.1", site_port)
                 page.request("GET", f"/articles/{slugs[size]}/")
@@ -409,9 +414,11 @@ def main():
                 (folder / f"page-{size}.html").write_bytes(html)
                 cached = load(url, options.seconds)
                 memory += site.worker_peak_memory_mb()
+            empty_cache()
             with gunicorn("config.wsgi", site_port, uncached_env) as site:
                 uncached = load(url, options.seconds)
                 memory += site.worker_peak_memory_mb()
+            empty_cache()
             with gunicorn("config.wsgi", site_port, nothing_env) as site:
                 no_cache = load(url, options.seconds)
                 memory += site.worker_peak_memory_mb()

@@ -115,6 +115,16 @@ def test_cache_can_be_turned_off(client, article, settings, django_assert_num_qu
         Client().get(article.get_absolute_url())
 
 
+def test_turning_fragments_off_stops_reading_the_stored_ones(client, article, settings):
+    settings.ARTICLE_PAGE_CACHE_SECONDS = 0
+    client.get(article.get_absolute_url())
+    # A change that bypasses the version bump, so that only a read of the fragment shows it.
+    type(article).objects.filter(pk=article.pk).update(title="Retitled in place")
+    settings.ARTICLE_FRAGMENT_CACHE_SECONDS = 0
+    html = Client().get(article.get_absolute_url()).content.decode()
+    assert '<h1 class="article__title">Retitled in place</h1>' in html
+
+
 def test_past_the_page_cache_the_article_parts_come_from_fragments(
     client, article, settings, django_assert_num_queries
 ):
