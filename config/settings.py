@@ -140,8 +140,9 @@ def cache_from_url(url):
 CACHE_URL = os.environ.get("CACHE_URL", "locmem://")
 CACHES = {"default": cache_from_url(CACHE_URL)}
 # Sessions live in the database, which every app server shares already: a cached_db session
-# turns an unreachable Redis into a 500 for every signed-in or commenting reader.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# turns an unreachable Redis into a 500 for every signed-in or commenting reader. Django's
+# database engine, less a query per new session (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -185,9 +185,9 @@ def test_another_browser_with_its_own_session_does_not_see_my_pending_comment(cl
 def test_a_first_post_takes_a_fixed_number_of_queries(client, article, django_assert_num_queries):
     """The article; the duplicate check before any rule runs; the rules; in one transaction,
     the article's lock, the duplicate check again, the comment and its audit row; the page to
-    land on; the new session (its key checked, then inserted in a transaction of its own). A
+    land on; the new session, inserted in a transaction of its own (config/sessions.py). A
     browser's first post has no earlier comments to look up."""
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         assert post(client, article).status_code == 302
 
 
