@@ -32,7 +32,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from django.conf import settings
 from django.core import signing
@@ -216,11 +216,18 @@ def sign_timestamp(article_id, at=None):
 
 def refresh_timestamp(token):
     """Return the token re-signed for now, for a form served from the page cache."""
+    article_id = _signed_article(token, settings.SECRET_KEY)
+    return token if article_id is None else sign_timestamp(article_id)
+
+
+@lru_cache(maxsize=256)
+def _signed_article(token, secret_key):
+    # Every serve of a cached page refreshes the same stored token: check its signature once.
     try:
-        article_id, _ = signing.loads(token, salt=TIMESTAMP_SALT)
+        article_id, _ = signing.loads(token, key=secret_key, salt=TIMESTAMP_SALT)
     except (signing.BadSignature, TypeError, ValueError):
-        return token
-    return sign_timestamp(article_id)
+        return None
+    return article_id
 
 
 def timestamp_problem(token, article_id, now=None):
