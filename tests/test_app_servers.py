@@ -154,8 +154,9 @@ def post_comment(base, number):
 def test_a_comment_approved_through_one_server_shows_through_the_other(servers):
     first, second = servers
     article = "/articles/shared-article/"
-    # Both servers now hold the page in the shared cache, without the held comment.
-    for base in servers:
+    # Both servers now hold the page in the shared cache, without the held comment; asked
+    # twice, each worker also keeps its own copy for the fast path (blog/fast_path.py).
+    for base in [*servers, *servers]:
         status, html = Browser().request(base + article)
         assert status == 200 and HELD_TEXT not in html
     staff = Browser()
@@ -172,8 +173,9 @@ def test_a_comment_approved_through_one_server_shows_through_the_other(servers):
         },
     )
     assert status == 302
-    status, html = Browser().request(second + article)
-    assert status == 200 and HELD_TEXT in html
+    for _ in range(2):
+        status, html = Browser().request(second + article)
+        assert status == 200 and HELD_TEXT in html
 
 
 def test_a_session_started_on_one_server_is_valid_on_the_other(servers):
