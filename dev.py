@@ -116,6 +116,7 @@ def left_out_markers():
 def test(args):
     checks_env = {**os.environ, "DJANGO_DEBUG": "1"}
     run(PYTHON, "-m", "ruff", "check", ".")
+    run(PYTHON, "-m", "ruff", "format", "--check", ".")
     run(PYTHON, "manage.py", "check", "--fail-level", "WARNING", env=checks_env)
     run(PYTHON, "manage.py", "makemigrations", "--check", "--dry-run", env=checks_env)
     os.chdir(ROOT)

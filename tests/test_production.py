@@ -17,7 +17,9 @@ def test_json_log_lines_parse_and_carry_extras():
 
 
 def test_cache_url_selects_the_backend():
-    assert cache_from_url("redis://127.0.0.1:6379/1")["BACKEND"] == "config.cache.ForgivingRedisCache"
+    assert (
+        cache_from_url("redis://127.0.0.1:6379/1")["BACKEND"] == "config.cache.ForgivingRedisCache"
+    )
     assert cache_from_url("locmem://")["BACKEND"].endswith("LocMemCache")
     assert cache_from_url("dummy://")["BACKEND"].endswith("DummyCache")
 

@@ -50,7 +50,11 @@ def test_demo_article_structure(demo_article):
     assert Insight.objects.filter(section__article=demo_article).count() == 6
     assert KeyPoint.objects.filter(section__article=demo_article).count() == 3
     captions = [s.figure_caption for s in demo_article.sections.all() if s.figure_image]
-    assert captions == ["Japan and NATO Defense Work", "Budget Discussion", "Future Defense Outlook"]
+    assert captions == [
+        "Japan and NATO Defense Work",
+        "Budget Discussion",
+        "Future Defense Outlook",
+    ]
     audiences = list(
         Insight.objects.filter(section__article=demo_article)
         .order_by("section__position", "position")
@@ -108,9 +112,17 @@ def test_reimport_removes_sections_that_left_the_file(tmp_path, demo_article):
         ("+++\n+++\nIntro\n", 2, "needs a title"),
         ("+++\ntitle = 'x'\n+++\nIntro\n=== chapter: One\n", 5, "unknown section kind"),
         ("+++\ntitle = 'x'\n+++\n::: insights\n", 4, "inside a section"),
-        ("+++\ntitle = 'x'\n+++\n=== section: A\n::: insights\n- no separator\n:::\n", 6, "- audience :: action"),
+        (
+            "+++\ntitle = 'x'\n+++\n=== section: A\n::: insights\n- no separator\n:::\n",
+            6,
+            "- audience :: action",
+        ),
         ("+++\ntitle = 'x'\n+++\n=== section: A\n::: insights\n- a :: b\n", 6, "never closed"),
-        ("+++\ntitle = 'x'\n+++\n=== section: A\n::: figure top\ncaption: c\n:::\n", 4, "image and alt"),
+        (
+            "+++\ntitle = 'x'\n+++\n=== section: A\n::: figure top\ncaption: c\n:::\n",
+            4,
+            "image and alt",
+        ),
         ("+++\ntitle = 'x'\n+++\n=== section: A\n::: figure left\n:::\n", 5, "'top' or 'bottom'"),
         ("+++\ntitle = 'x'\n+++\n=== section: A\n::: figure\nsize: 3\n:::\n", 6, "figure lines"),
     ],

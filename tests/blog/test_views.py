@@ -103,9 +103,7 @@ def test_article_page_query_count_does_not_grow_with_sections(
 
 
 @pytest.mark.parametrize("articles", [1, 15])
-def test_index_query_count_does_not_grow_with_articles(
-    client, django_assert_num_queries, articles
-):
+def test_index_query_count_does_not_grow_with_articles(client, django_assert_num_queries, articles):
     tag = Tag.objects.create(name="T", slug="t")
     for number in range(articles):
         make_article(f"A{number}").tags.add(tag)

@@ -146,7 +146,6 @@ class Command(BaseCommand):
         filled = width * done // total
         rate = done / max(time.monotonic() - started, 1e-6)
         sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} "
-            f"comments, {rate:,.0f}/s"
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} comments, {rate:,.0f}/s"
         )
         sys.stderr.flush()
