@@ -122,8 +122,15 @@ def _page_key(slug, request):
 
 
 def is_current(stored, version):
-    """Say whether a stored page is the one to serve now, given the article's current version."""
-    return stored["version"] == version and timezone.now().timestamp() < stored["expires_at"]
+    """Say whether a stored page is the one to serve now, given the article's current version.
+
+    No version (the cache unreachable, or a dummy cache) means nothing is current.
+    """
+    return (
+        version is not None
+        and stored["version"] == version
+        and timezone.now().timestamp() < stored["expires_at"]
+    )
 
 
 def find_cached_page(request, slug):

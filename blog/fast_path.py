@@ -62,6 +62,7 @@ class ArticlePageFastPath:
                 key, slug, cookies = request
                 kept = self.pages.get(key)
                 if kept is not None and is_current(kept[0], cache.get(version_key(slug))):
+                    self.pages.move_to_end(key, last=True)
                     return self._serve(environ, start_response, cookies, *kept)
         except Exception:
             # A fault here must cost a reader nothing: Django's stack serves them instead.
@@ -88,7 +89,10 @@ class ArticlePageFastPath:
         csrf_cookie = cookies.get(settings.CSRF_COOKIE_NAME)
         if csrf_cookie is not None and not _SECRET.fullmatch(csrf_cookie):
             return None
-        request = WSGIRequest(environ)
+        if _carries_null(environ, cookies):
+            return None
+        # A copy: WSGIRequest writes the decoded path back, and Django must get the original.
+        request = WSGIRequest(environ.copy())
         slug = article_slug(request.path_info)
         if slug is None:
             return None
@@ -125,13 +129,22 @@ class ArticlePageFastPath:
 
         result = self.application(environ, keep_headers)
         stored = environ.get(SERVED_PAGE_ENVIRON_KEY)
-        if stored is not None and sent.get("status", "").startswith("200 "):
+        # A page rendered while the cache was unreachable has no version to check it against:
+        # keeping it would serve it on, past any change, for as long as the outage lasts.
+        kept = stored is not None and stored["version"] is not None
+        if kept and sent.get("status", "").startswith("200 "):
             headers = [h for h in sent["headers"] if h[0].lower() not in PER_RESPONSE_HEADERS]
             self.pages.pop(key, None)
             self.pages[key] = (stored, headers)
             while len(self.pages) > PAGES_KEPT:
                 self.pages.popitem(last=False)
         return result
+
+
+def _carries_null(environ, cookies):
+    """Say whether a header or cookie holds NUL: Django's stack answers those with a 400."""
+    headers = (value for name, value in environ.items() if name.startswith("HTTP_"))
+    return any("\x00" in text for text in (*headers, *cookies, *cookies.values()))
 
 
 def _random_csrf_string():

@@ -57,6 +57,9 @@ def get(app, path, method="GET", cookies=None, **headers):
     for name, value in (cookies or {}).items():
         factory.cookies[name] = value
     environ = factory.generic(method, path, headers=headers).environ
+    # As a WSGI server passes it: the path's bytes as latin-1 (the request the factory built
+    # has already replaced it with the decoded text).
+    environ["PATH_INFO"] = path.split("?", 1)[0].encode().decode("iso-8859-1")
     sent = {}
 
     def start_response(status, response_headers, exc_info=None):
@@ -288,3 +291,54 @@ def test_random_csrf_strings_are_well_formed_and_differ():
     assert all(len(secret) == 32 and set(secret) <= set(CSRF_ALLOWED_CHARS) for secret in drawn)
     # Every character can come up: the draw is not confined to part of the alphabet.
     assert set("".join(drawn)) == set(CSRF_ALLOWED_CHARS)
+
+
+@pytest.mark.parametrize(
+    "backend",
+    ["django.core.cache.backends.dummy.DummyCache", "unreachable"],
+)
+def test_without_a_working_cache_every_change_shows_at_once(
+    app, django_app, article, moderator, settings, backend
+):
+    """A page rendered with no version to check it against is never kept: the next request
+    after a moderation decision shows it, during an outage or with a dummy cache."""
+    if backend == "unreachable":
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "config.cache.ForgivingRedisCache",
+                "LOCATION": "redis://127.0.0.1:9/0",  # the discard port: nothing answers
+                "OPTIONS": {"socket_connect_timeout": 0.2},
+            }
+        }
+    else:
+        settings.CACHES = {"default": {"BACKEND": backend}}
+    url = article.get_absolute_url()
+    get(app, url)
+    get(app, url)
+    comment = make_comment(article, body="Approved during the outage.", status="pending")
+    Comment.objects.filter(pk=comment.pk).approve(moderator)
+    assert b"Approved during the outage." in get(app, url).body
+    assert django_app.calls == 3 and not app.pages
+
+
+@pytest.mark.parametrize("path", ["/articles/caf\u00e9/", "/articles/\u65e5\u672c/"])
+def test_paths_beyond_ascii_reach_django_as_they_were_sent(app, path):
+    answer = get(app, path)
+    assert answer.status == 404
+
+
+def test_a_nul_in_a_cookie_is_refused_by_django(app, django_app, article):
+    get(app, article.get_absolute_url())
+    answer = get(app, article.get_absolute_url(), cookies={"theme": "dark\x00"})
+    assert answer.status == 400 and django_app.calls == 2
+
+
+def test_the_page_evicted_is_the_one_least_recently_served(app, monkeypatch):
+    from tests.conftest import make_article
+
+    monkeypatch.setattr(fast_path, "PAGES_KEPT", 2)
+    first, second, third = (make_article(title=f"Article {n}") for n in range(3))
+    for article in (first, second, first, first, third):
+        get(app, article.get_absolute_url())
+    kept = {key[0].split(":")[2] for key in app.pages}
+    assert kept == {first.slug, third.slug}
