@@ -4,7 +4,7 @@ from django.dispatch import receiver
 from blog.cache import bump_article
 from blog.models import Article
 
-from .models import Comment
+from .models import Comment, RejectionReason, ThreadSettings
 
 
 @receiver(post_save, sender=Comment)
@@ -19,3 +19,17 @@ def comment_deleted(sender, instance, origin=None, **kwargs):
     # Deleting the article drops its pages itself; no need to look it up once per comment.
     if not isinstance(origin, Article):
         bump_article(instance.article.slug)
+
+
+@receiver(post_delete, sender=ThreadSettings)
+def thread_settings_deleted(sender, instance, **kwargs):
+    # The article falls back to the site's defaults: open, and the default summary line.
+    bump_article(*Article.objects.filter(pk=instance.article_id).values_list("slug", flat=True))
+
+
+@receiver(post_save, sender=RejectionReason)
+def rejection_reason_saved(sender, instance, created, **kwargs):
+    # A reason's label, or whether it is shown, appears in the moderation summary line.
+    if not created:
+        articles = Article.objects.filter(comments__rejection_reason=instance).distinct()
+        bump_article(*articles.values_list("slug", flat=True))

@@ -147,3 +147,18 @@ def test_past_the_page_cache_the_line_kept_with_the_layout_follows_every_change(
     assert summary_in(decided).startswith("46 perspectives received, 34 published")
     ThreadSettings.objects.create(article=decided, is_summary_shown=False)
     assert summary_in(decided) is None
+    ThreadSettings.objects.get(article=decided).delete()
+    assert summary_in(decided).startswith("46 perspectives received"), "back to the default"
+
+
+def test_renaming_a_reason_refreshes_the_line_on_every_page_that_names_it(decided, settings):
+    settings.COMMENTS_SHOW_MODERATION_SUMMARY = True
+    assert "9 declined as off-topic" in summary_in(decided)
+    reason = RejectionReason.objects.get(label="off-topic")
+    reason.label = "beside the point"
+    reason.save()
+    assert "9 declined as beside the point" in summary_in(decided)
+    reason.is_shown_to_author = False
+    reason.save()
+    assert "9 declined" in summary_in(decided)
+    assert "beside the point" not in summary_in(decided)
