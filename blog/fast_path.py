@@ -130,8 +130,9 @@ class ArticlePageFastPath:
         result = self.application(environ, keep_headers)
         stored = environ.get(SERVED_PAGE_ENVIRON_KEY)
         # A page rendered while the cache was unreachable has no version to check it against:
-        # keeping it would serve it on, past any change, for as long as the outage lasts.
-        kept = stored is not None and stored["version"] is not None
+        # keeping it would serve it on, past any change, for as long as the outage lasts. A page
+        # the cache would not store (it expires at once) is not worth a place either.
+        kept = stored is not None and is_current(stored, stored["version"])
         if kept and sent.get("status", "").startswith("200 "):
             headers = [h for h in sent["headers"] if h[0].lower() not in PER_RESPONSE_HEADERS]
             self.pages.pop(key, None)

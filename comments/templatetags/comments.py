@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
@@ -125,9 +126,12 @@ def comment_thread(context, article):
 
     own_ids = own_comment_ids(request)
     layout = _thread_layout(article, own_ids, context.get("page_version"))
-    page = Paginator(range(layout["threads"]), settings.COMMENTS_PER_PAGE).get_page(
-        request.GET.get("cpage")
-    )
+    requested = request.GET.get("cpage", "")
+    page = Paginator(range(layout["threads"]), settings.COMMENTS_PER_PAGE).get_page(requested)
+    if requested not in ("", str(page.number)):
+        # Out of range or oddly written, it shows another page: keep no copy under its own
+        # key, or a crawler cycling numbers would fill the cache with the same last page.
+        expire_page_at(request, timezone.now())
     count = layout["count"]
     on_page = layout["pages"][page.number - 1]
     rows = (

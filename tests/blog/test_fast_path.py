@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -15,7 +16,7 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from blog import fast_path
-from blog.cache import bump_article
+from blog.cache import bump_article, page_key
 from blog.fast_path import ArticlePageFastPath
 from comments.models import Comment
 from tests.conftest import comment_form_data, make_comment
@@ -342,3 +343,17 @@ def test_the_page_evicted_is_the_one_least_recently_served(app, monkeypatch):
         get(app, article.get_absolute_url())
     kept = {key[0].split(":")[2] for key in app.pages}
     assert kept == {first.slug, third.slug}
+
+
+def test_an_out_of_range_comment_page_is_shown_but_never_kept(app, django_app, article, settings):
+    settings.COMMENTS_PER_PAGE = 1
+    for number in range(3):
+        make_comment(article, body=f"Thread number {number}.")
+    url = article.get_absolute_url()
+    get(app, url + "?cpage=3")
+    for query in ("?cpage=999", "?cpage=03", "?cpage=999"):
+        answer = get(app, url + query)
+        assert answer.status == 200 and b"Thread number 2." in answer.body  # the last page
+        assert cache.get(page_key(article.slug, query.split("=")[1])) is None
+    assert django_app.calls == 4
+    assert [key for key, _ in app.pages] == [page_key(article.slug, "3")]
