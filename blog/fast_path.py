@@ -150,12 +150,13 @@ def _carries_null(environ, cookies):
 
 def _random_csrf_string():
     # Django draws each character with secrets.choice, about 2 µs apiece; one call to the same
-    # CSPRNG for all of them. Bytes at or above 248 are dropped so that every character is
-    # equally likely (248 = 4 × 62).
+    # CSPRNG for all of them. Bytes past the last whole multiple of the alphabet's 62 letters
+    # (248) are dropped so that every character is equally likely.
     alphabet = CSRF_ALLOWED_CHARS
+    limit = 256 // len(alphabet) * len(alphabet)
     chars = []
     while len(chars) < CSRF_SECRET_LENGTH:
-        chars += [alphabet[byte % 62] for byte in secrets.token_bytes(40) if byte < 248]
+        chars += [alphabet[b % len(alphabet)] for b in secrets.token_bytes(40) if b < limit]
     return "".join(chars[:CSRF_SECRET_LENGTH])
 
 
